@@ -1,0 +1,40 @@
+import type { ParseArgsConfig } from "node:util";
+
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string] & { readonly description: string; readonly valueName?: string };
+
+export interface Command {
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  readonly description: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Resolves to the process exit code. */
+  run(values: Readonly<Record<string, string | boolean | undefined>>): Promise<number>;
+}
+
+/** Thrown for bad flags or values: the CLI prints its message on one line and exits 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export function commandHelp(program: string, command: Command): string {
+  const lines = [`Usage: ${program} ${command.name} [flags]`, "", command.description, "", "Flags:"];
+  const entries = Object.entries({ ...command.options, help: { type: "boolean", description: "show this help" } as OptionSpec });
+  const rendered = entries.map(([name, spec]) => {
+    const value = spec.type === "string" ? ` ${spec.valueName ?? "VALUE"}` : "";
+    const fallback = spec.default !== undefined && spec.type === "string" ? ` (default ${JSON.stringify(spec.default)})` : "";
+    return [`  --${name}${value}`, `${spec.description}${fallback}`] as const;
+  });
+  const width = Math.max(...rendered.map(([flag]) => flag.length)) + 2;
+  for (const [flag, description] of rendered) lines.push(`${flag.padEnd(width)}${description}`);
+  return lines.join("\n");
+}
+
+/** Parses a positive duration such as 15s, 500ms or 2m into milliseconds. */
+export function parseDurationMs(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
+  if (!match) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a duration like 500ms, 15s or 2m`);
+  const amount = Number(match[1]);
+  const unit = match[2] === "ms" ? 1 : match[2] === "s" ? 1_000 : 60_000;
+  return Math.round(amount * unit);
+}

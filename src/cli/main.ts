@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { commandHelp, UsageError, type Command } from "./command.ts";
+import { devCommand } from "./dev.ts";
+
+const PROGRAM = "maroonedpods";
+const COMMANDS: readonly Command[] = [devCommand];
+
+function programHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    `Usage: ${PROGRAM} <command> [flags]`,
+    "",
+    "Runs each selected Kubernetes pod on its own short-lived KubeVirt VM node.",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    `Run '${PROGRAM} <command> --help' for a command's flags.`,
+  ].join("\n");
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${programHelp()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(", ")}`);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...rest],
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    }) as { values: Record<string, string | boolean | undefined> });
+  } catch (error) {
+    throw new UsageError(`${command.name}: ${(error as Error).message.split("\n")[0] ?? ""}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${commandHelp(PROGRAM, command)}\n`);
+    return 0;
+  }
+  return command.run(values);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof UsageError) {
+    process.stderr.write(`${PROGRAM}: ${error.message} (see '${PROGRAM} --help')\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

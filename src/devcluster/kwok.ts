@@ -1,0 +1,55 @@
+import type { Logger } from "pino";
+import { freeLoopbackPort } from "./ports.ts";
+import { ProcessGroup } from "./processes.ts";
+import { probeHttp } from "./http-probe.ts";
+import { pollUntil } from "../util/poll.ts";
+
+/** Nodes carrying this annotation get their heartbeats and pods from kwok. */
+export const KWOK_MANAGED_ANNOTATION = "kwok.x-k8s.io/node";
+export const KWOK_MANAGED_VALUE = "fake";
+
+export interface Kwok {
+  stop(): Promise<void>;
+  readonly pids: readonly number[];
+}
+
+/**
+ * Runs kwok as the kubelet of every node annotated kwok.x-k8s.io/node=fake:
+ * it heartbeats those nodes through Leases and runs the pods bound to them.
+ */
+export async function startKwok(options: {
+  binary: string;
+  kubeconfigPath: string;
+  logDir: string;
+  logger: Logger;
+  /** Should stay well under the controller-manager's node-monitor grace period. */
+  nodeLeaseDurationSeconds: number;
+}): Promise<Kwok> {
+  const processes = new ProcessGroup(options.logDir, options.logger);
+  const port = await freeLoopbackPort();
+  options.logger.info({ component: "kwok" }, "starting kwok");
+  processes.start("kwok", options.binary, [
+    `--kubeconfig=${options.kubeconfigPath}`,
+    "--manage-all-nodes=false",
+    `--manage-nodes-with-annotation-selector=${KWOK_MANAGED_ANNOTATION}=${KWOK_MANAGED_VALUE}`,
+    `--server-address=127.0.0.1:${port}`,
+    `--node-lease-duration-seconds=${options.nodeLeaseDurationSeconds}`,
+  ]);
+  try {
+    await pollUntil("kwok /healthz", async () => ((await probeHttp(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined), {
+      timeoutMs: 60_000,
+      check: () => {
+        processes.assertRunning();
+      },
+    });
+  } catch (error) {
+    await processes.stop();
+    throw error;
+  }
+  return {
+    stop: () => processes.stop(),
+    get pids() {
+      return processes.pids;
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** The one place the local control plane's versions are pinned. */
+export const CONTROL_PLANE_VERSIONS = {
+  kubernetes: "v1.35.4",
+  etcd: "v3.6.16",
+  kwok: "v0.7.0",
+} as const;
+
+export type ControlPlaneVersions = typeof CONTROL_PLANE_VERSIONS;
+
+export const CONTROL_PLANE_BINARIES = ["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "kwok"] as const;
+export type ControlPlaneBinary = (typeof CONTROL_PLANE_BINARIES)[number];
+
+/** Cache root outside the repository; MAROONEDPODS_CACHE_DIR overrides it. */
+export function defaultCacheRoot(env: NodeJS.ProcessEnv): string {
+  if (env.MAROONEDPODS_CACHE_DIR) return env.MAROONEDPODS_CACHE_DIR;
+  const xdg = env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
+  return join(xdg, "maroonedpods");
+}
+
+/** Binaries built from different versions never share a directory. */
+export function binaryDirectory(cacheRoot: string, versions: ControlPlaneVersions): string {
+  return join(cacheRoot, "control-plane", `k8s-${versions.kubernetes}_etcd-${versions.etcd}_kwok-${versions.kwok}`);
+}

@@ -1,0 +1,45 @@
+import { X509Certificate, createPublicKey, createPrivateKey } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { createCertificateAuthority, createCertificateSigningRequest, generateKeyPair, issueCertificate, publicKeyPinOf } from "./certificates.ts";
+import { x509 } from "./x509.ts";
+
+describe("certificates", () => {
+  it("issues a server certificate that verifies against its CA and carries the SANs", async () => {
+    const ca = await createCertificateAuthority("test-ca", 1);
+    const issued = await issueCertificate(ca, {
+      commonName: "kube-apiserver",
+      dnsNames: ["localhost"],
+      ipAddresses: ["127.0.0.1"],
+      usage: "server",
+      validForDays: 1,
+    });
+    const cert = new X509Certificate(issued.certPem);
+    expect(cert.verify(new X509Certificate(ca.certPem).publicKey)).toBe(true);
+    expect(cert.checkIP("127.0.0.1")).toBe("127.0.0.1");
+    expect(cert.checkHost("localhost")).toBe("localhost");
+    expect(cert.ca).toBe(false);
+    expect(new X509Certificate(ca.certPem).ca).toBe(true);
+    expect(() => createPrivateKey(issued.keyPem)).not.toThrow();
+  });
+
+  it("puts organizations into the subject as O= entries (Kubernetes groups)", async () => {
+    const ca = await createCertificateAuthority("test-ca", 1);
+    const issued = await issueCertificate(ca, { commonName: "admin", organizations: ["system:masters"], usage: "client", validForDays: 1 });
+    expect(new X509Certificate(issued.certPem).subject).toBe("CN=admin\nO=system:masters");
+  });
+
+  it("creates a PKCS#10 request with the node identity", async () => {
+    const keys = await generateKeyPair();
+    const pem = await createCertificateSigningRequest(keys, "system:node:n1", ["system:nodes"]);
+    const csr = new x509.Pkcs10CertificateRequest(pem);
+    expect(csr.subject).toBe("CN=system:node:n1, O=system:nodes");
+    expect(await csr.verify()).toBe(true);
+  });
+
+  it("pins the CA public key as sha256 of its SubjectPublicKeyInfo", async () => {
+    const ca = await createCertificateAuthority("test-ca", 1);
+    const spki = createPublicKey(ca.certPem).export({ type: "spki", format: "der" });
+    const { createHash } = await import("node:crypto");
+    expect(publicKeyPinOf(ca.certPem)).toBe(`sha256:${createHash("sha256").update(spki).digest("hex")}`);
+  });
+});

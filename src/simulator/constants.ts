@@ -1,0 +1,15 @@
+/** Set this annotation on a VMI (value = reason) and the simulator fails it, as if the guest crashed. */
+export const INJECT_FAILURE_ANNOTATION = "simulator.kubevirt.maroonedpods.io/inject-failure";
+export const SIMULATOR_COMPONENT = "kubevirt-simulator";
+export const SIMULATOR_WEBHOOK_NAME = "kubevirt-simulator-validator";
+export const SIMULATED_HOST_NODE = "simulated-virt-host";
+
+export const VMI_GROUP = "kubevirt.io";
+export const VMI_VERSION = "v1";
+export const VMI_PLURAL = "virtualmachineinstances";
+
+export const SIMULATOR_EVENT_REASONS = {
+  GuestJoined: "GuestJoined",
+  GuestJoinFailed: "GuestJoinFailed",
+  InjectedFailure: "InjectedFailure",
+} as const;

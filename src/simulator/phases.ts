@@ -1,0 +1,48 @@
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+
+/** The happy-path phases virt-controller and virt-handler move a VMI through. */
+export const BOOT_PHASES = ["Pending", "Scheduling", "Scheduled", "Running"] as const;
+export type BootPhase = (typeof BOOT_PHASES)[number];
+
+export interface GuestResourcesView {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+/** What the guest would see as its CPU and memory. */
+export function guestResourcesOf(vmi: V1VirtualMachineInstance): GuestResourcesView {
+  const domain = vmi.spec.domain;
+  const requests = (domain.resources?.requests ?? {}) as Record<string, string | undefined>;
+  const cores = (domain.cpu?.cores ?? 1) * (domain.cpu?.sockets ?? 1) * (domain.cpu?.threads ?? 1);
+  const cpu = requests.cpu ?? String(cores);
+  const memory = domain.memory?.guest ?? requests.memory ?? "1Gi";
+  return { cpu, memory };
+}
+
+/** Deterministic pod-network IP for the n-th VMI the simulator has seen (10.244.0.0/16, no .0/.255). */
+export function simulatedIp(index: number): string {
+  const host = (index % (254 * 256)) ;
+  const third = Math.floor(host / 254);
+  const fourth = (host % 254) + 1;
+  return `10.244.${third}.${fourth}`;
+}
+
+/** The status a VMI has after reaching `phase`, merged over what it already had. */
+export function statusForPhase(
+  vmi: V1VirtualMachineInstance,
+  phase: BootPhase | "Failed",
+  now: Date,
+  facts: { ip: string; hostNode: string; reason?: string },
+): Record<string, unknown> {
+  const transitions = [...(vmi.status?.phaseTransitionTimestamps ?? []), { phase, phaseTransitionTimestamp: now.toISOString() }];
+  const status: Record<string, unknown> = { phase, phaseTransitionTimestamps: transitions };
+  if (phase === "Scheduled" || phase === "Running") status.nodeName = facts.hostNode;
+  if (phase === "Running") {
+    status.interfaces = [{ name: "default", ipAddress: facts.ip, ipAddresses: [facts.ip], interfaceName: "eth0", infoSource: "domain, guest-agent" }];
+    status.conditions = [{ type: "Ready", status: "True", lastTransitionTime: now.toISOString() }];
+  }
+  if (phase === "Failed") {
+    status.conditions = [{ type: "Ready", status: "False", reason: "GuestFailed", message: facts.reason ?? "failure injected", lastTransitionTime: now.toISOString() }];
+  }
+  return status;
+}

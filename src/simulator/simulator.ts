@@ -1,0 +1,323 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import {
+  AdmissionregistrationV1Api,
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1CustomResourceDefinition,
+} from "@kubernetes/client-node";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+import type { Logger } from "pino";
+import { parse } from "yaml";
+import { allowed, denied } from "../admission/review.ts";
+import { startAdmissionServer } from "../admission/server.ts";
+import { applyObjects } from "../kube/apply.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { createEventRecorder } from "../kube/events.ts";
+import { runWatchLoop } from "../kube/watch-loop.ts";
+import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfo } from "../joininfo/join-info.ts";
+import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
+import { pollUntil } from "../util/poll.ts";
+import { KWOK_MANAGED_ANNOTATION } from "../devcluster/kwok.ts";
+import { userDataFromSecret, userDataSourceOf, writtenFileContent } from "./cloud-init.ts";
+import {
+  INJECT_FAILURE_ANNOTATION,
+  SIMULATED_HOST_NODE,
+  SIMULATOR_COMPONENT,
+  SIMULATOR_EVENT_REASONS,
+  SIMULATOR_WEBHOOK_NAME,
+  VMI_GROUP,
+  VMI_PLURAL,
+  VMI_VERSION,
+} from "./constants.ts";
+import { kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "./guest.ts";
+import { BOOT_PHASES, guestResourcesOf, simulatedIp, statusForPhase } from "./phases.ts";
+import { validateVmiCreate } from "./virt-api-rules.ts";
+
+export const VMI_CRD_FILE = fileURLToPath(new URL("../../test/fixtures/kubevirt/virtualmachineinstances.kubevirt.io-v1.9.0.yaml", import.meta.url));
+const FIELD_MANAGER = SIMULATOR_COMPONENT;
+const JOIN_ATTEMPTS = 10;
+
+export interface SimulatorOptions {
+  /** Time spent in each of Pending, Scheduling, Scheduled before the next phase. */
+  readonly phaseDelayMs: number;
+  /** Time from Running until the guest's agent starts joining (the guest's boot). */
+  readonly bootDelayMs: number;
+}
+
+interface VmiRuntime {
+  readonly key: string;
+  readonly ip: string;
+  readonly timers: Set<NodeJS.Timeout>;
+  phase: string;
+  nodeName?: string;
+  stopped: boolean;
+}
+
+export interface KubevirtSimulator {
+  /** Fails a VMI as if its guest crashed: phase Failed, and its node stops heartbeating. */
+  failVmi(namespace: string, name: string, reason: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The KubeVirt simulator: the only simulated part of the dev and test
+ * environment. It installs KubeVirt's real VMI CRD, rejects VMIs as virt-api
+ * would, moves VMIs through their phases, and "boots" each guest by running the
+ * node image's join against the real API server (bootstrap token, CSR, Node
+ * registration as the node's own identity), after which kwok plays its kubelet.
+ */
+export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; logger: Logger; options: SimulatorOptions }): Promise<KubevirtSimulator> {
+  const { kubeConfig, options } = deps;
+  const logger = deps.logger.child({ component: SIMULATOR_COMPONENT });
+  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const events = createEventRecorder(kubeConfig, SIMULATOR_COMPONENT, logger);
+  const runtimes = new Map<string, VmiRuntime>();
+  let vmiCount = 0;
+
+  await installVmiCrd(kubeConfig);
+  const admission = await startVirtApiWebhook(kubeConfig, logger);
+
+  const patchStatus = async (vmi: V1VirtualMachineInstance, status: Record<string, unknown>) => {
+    await customObjects.patchNamespacedCustomObject(
+      { group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: vmi.metadata?.namespace ?? "", name: vmi.metadata?.name ?? "", body: { status } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  };
+
+  const readVmi = async (namespace: string, name: string): Promise<V1VirtualMachineInstance | undefined> => {
+    try {
+      return (await customObjects.getNamespacedCustomObject({ group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace, name })) as V1VirtualMachineInstance;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  };
+
+  const after = (runtime: VmiRuntime, ms: number, step: () => Promise<void>) => {
+    const timer = setTimeout(() => {
+      runtime.timers.delete(timer);
+      if (runtime.stopped) return;
+      step().catch((error: unknown) => {
+        logger.warn({ vmi: runtime.key, err: error }, "simulator step failed");
+      });
+    }, ms);
+    runtime.timers.add(timer);
+  };
+
+  /** A dead guest's kubelet stops heartbeating: take the node away from kwok. */
+  const stopGuest = async (runtime: VmiRuntime) => {
+    runtime.stopped = true;
+    for (const timer of runtime.timers) clearTimeout(timer);
+    runtime.timers.clear();
+    if (!runtime.nodeName) return;
+    try {
+      await core.patchNode(
+        { name: runtime.nodeName, body: { metadata: { annotations: { [KWOK_MANAGED_ANNOTATION]: null } } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      logger.info({ vmi: runtime.key, node: runtime.nodeName }, "guest stopped; its node no longer heartbeats");
+    } catch (error) {
+      if (!isNotFound(error)) logger.warn({ vmi: runtime.key, node: runtime.nodeName, err: error }, "could not stop the guest's kubelet");
+    }
+  };
+
+  const advance = async (runtime: VmiRuntime, namespace: string, name: string, index: number) => {
+    const phase = BOOT_PHASES[index];
+    if (phase === undefined) return;
+    const vmi = await readVmi(namespace, name);
+    if (!vmi || runtime.stopped) return;
+    await patchStatus(vmi, statusForPhase(vmi, phase, new Date(), { ip: runtime.ip, hostNode: SIMULATED_HOST_NODE }));
+    runtime.phase = phase;
+    logger.debug({ vmi: runtime.key, phase }, "VMI phase");
+    if (phase === "Running") after(runtime, options.bootDelayMs, () => bootGuest(runtime, vmi, 1));
+    else after(runtime, options.phaseDelayMs, () => advance(runtime, namespace, name, index + 1));
+  };
+
+  const readJoinInfo = async (vmi: V1VirtualMachineInstance): Promise<JoinInfo> => {
+    const source = userDataSourceOf(vmi);
+    let userData: string | undefined;
+    if (source.kind === "inline") userData = source.userData;
+    if (source.kind === "secret") {
+      const secret = await core.readNamespacedSecret({ namespace: vmi.metadata?.namespace ?? "", name: source.secretName });
+      userData = userDataFromSecret(secret.data);
+      if (userData === undefined) throw new Error(`Secret ${source.secretName} has no userdata key`);
+    }
+    if (userData === undefined) throw new Error("VMI has no cloud-init user data");
+    const file = writtenFileContent(userData, JOIN_INFO_PATH);
+    if (!file.ok) throw new Error(file.error);
+    const parsed = parseJoinInfo(file.content);
+    if (!parsed.ok) throw new Error(`invalid join info: ${parsed.errors.join("; ")}`);
+    return parsed.joinInfo;
+  };
+
+  const bootGuest = async (runtime: VmiRuntime, vmi: V1VirtualMachineInstance, attempt: number): Promise<void> => {
+    try {
+      const joinInfo = await readJoinInfo(vmi);
+      const credentials = await obtainKubeletCredentials(joinInfo, logger);
+      if (runtime.stopped) return;
+      runtime.nodeName = joinInfo.node_name;
+      await registerNode(kubeletKubeConfig(joinInfo, credentials), joinInfo, { ip: runtime.ip, resources: guestResourcesOf(vmi) });
+      logger.info({ vmi: runtime.key, node: joinInfo.node_name, ip: runtime.ip }, "guest joined the cluster");
+      await events.record(vmi, "Normal", SIMULATOR_EVENT_REASONS.GuestJoined, `guest joined as node ${joinInfo.node_name} with IP ${runtime.ip}`);
+    } catch (error) {
+      const message = (error as Error).message;
+      logger.warn({ vmi: runtime.key, attempt, err: error }, "guest could not join");
+      await events.record(vmi, "Warning", SIMULATOR_EVENT_REASONS.GuestJoinFailed, `attempt ${attempt}: ${message}`);
+      // Like a real agent, keep retrying for a while: the cause may be transient.
+      if (attempt < JOIN_ATTEMPTS && !runtime.stopped) after(runtime, Math.min(30_000, 1_000 * 2 ** attempt), () => bootGuest(runtime, vmi, attempt + 1));
+    }
+  };
+
+  const failVmi = async (namespace: string, name: string, reason: string) => {
+    const key = `${namespace}/${name}`;
+    const vmi = await readVmi(namespace, name);
+    if (!vmi) throw new Error(`VMI ${key} not found`);
+    const runtime = runtimes.get(key);
+    if (runtime) {
+      await stopGuest(runtime);
+      runtime.phase = "Failed";
+    }
+    await patchStatus(vmi, statusForPhase(vmi, "Failed", new Date(), { ip: runtime?.ip ?? "", hostNode: SIMULATED_HOST_NODE, reason }));
+    await events.record(vmi, "Warning", SIMULATOR_EVENT_REASONS.InjectedFailure, reason);
+    logger.info({ vmi: key, reason }, "VMI failed (injected)");
+  };
+
+  const onVmi = (type: string, vmi: V1VirtualMachineInstance) => {
+    const namespace = vmi.metadata?.namespace ?? "";
+    const name = vmi.metadata?.name ?? "";
+    const key = `${namespace}/${name}`;
+    let runtime = runtimes.get(key);
+    if (type === "DELETED" || vmi.metadata?.deletionTimestamp) {
+      if (runtime && type === "DELETED") runtimes.delete(key);
+      if (runtime && !runtime.stopped) void stopGuest(runtime);
+      return;
+    }
+    const failure = vmi.metadata?.annotations?.[INJECT_FAILURE_ANNOTATION];
+    if (failure !== undefined && runtime?.phase !== "Failed" && vmi.status?.phase !== "Failed") {
+      if (runtime) runtime.phase = "Failed";
+      void failVmi(namespace, name, failure || "failure injected").catch((error: unknown) => {
+        logger.warn({ vmi: key, err: error }, "could not inject failure");
+      });
+      return;
+    }
+    if (runtime || vmi.status?.phase === "Failed" || vmi.status?.phase === "Succeeded") return;
+    runtime = { key, ip: simulatedIp(vmiCount++), timers: new Set(), phase: vmi.status?.phase ?? "", stopped: false };
+    runtimes.set(key, runtime);
+    const started = runtime;
+    after(started, 0, () => advance(started, namespace, name, 0));
+  };
+
+  const abort = new AbortController();
+  const watching = runWatchLoop<V1VirtualMachineInstance>({
+    kubeConfig,
+    path: `/apis/${VMI_GROUP}/${VMI_VERSION}/${VMI_PLURAL}`,
+    logger,
+    signal: abort.signal,
+    onEvent: onVmi,
+  });
+
+  return {
+    failVmi,
+    async stop() {
+      abort.abort();
+      for (const runtime of runtimes.values()) {
+        runtime.stopped = true;
+        for (const timer of runtime.timers) clearTimeout(timer);
+      }
+      await watching;
+      await admission.close();
+    },
+  };
+}
+
+async function installVmiCrd(kubeConfig: KubeConfig): Promise<void> {
+  const crd = parse(await readFile(VMI_CRD_FILE, "utf8")) as V1CustomResourceDefinition;
+  await applyObjects(kubeConfig, [{ ...crd, apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" }], FIELD_MANAGER);
+  const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const name = crd.metadata?.name ?? "";
+  await pollUntil(
+    `CRD ${name} to be established`,
+    async () => {
+      const current = await extensions.readCustomResourceDefinition({ name });
+      return current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ? true : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
+/** virt-api's validating webhook for VMI creation, served on loopback and registered with the API server. */
+async function startVirtApiWebhook(kubeConfig: KubeConfig, logger: Logger) {
+  const ca = await createCertificateAuthority("kubevirt-simulator-webhook-ca", 30);
+  const serving = await issueCertificate(ca, { commonName: "127.0.0.1", ipAddresses: ["127.0.0.1"], usage: "server", validForDays: 30 });
+  const path = "/virtualmachineinstances-validate-create";
+  const server = await startAdmissionServer({
+    host: "127.0.0.1",
+    port: 0,
+    tls: { certPem: serving.certPem, keyPem: serving.keyPem },
+    logger,
+    handlers: {
+      [path]: (request) => {
+        const errors = validateVmiCreate(request.object as V1VirtualMachineInstance);
+        return errors.length === 0 ? allowed(request.uid) : denied(request.uid, errors.join(" "), 422);
+      },
+    },
+  });
+  try {
+    await applyObjects(
+      kubeConfig,
+      [
+        {
+          apiVersion: "admissionregistration.k8s.io/v1",
+          kind: "ValidatingWebhookConfiguration",
+          metadata: { name: SIMULATOR_WEBHOOK_NAME },
+          webhooks: [
+            {
+              name: "virtualmachineinstances-create-validator.kubevirt.io",
+              clientConfig: { url: server.url(path), caBundle: Buffer.from(ca.certPem).toString("base64") },
+              rules: [{ apiGroups: [VMI_GROUP], apiVersions: [VMI_VERSION], operations: ["CREATE"], resources: [VMI_PLURAL] }],
+              failurePolicy: "Fail",
+              sideEffects: "None",
+              admissionReviewVersions: ["v1"],
+              timeoutSeconds: 10,
+            },
+          ],
+        } as never,
+      ],
+      FIELD_MANAGER,
+    );
+    // The registration is live once a VMI breaking a virt-api rule is refused.
+    await pollUntil("the simulator's virt-api webhook to be called", () => probeWebhook(kubeConfig), { timeoutMs: 30_000 });
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return server;
+}
+
+async function probeWebhook(kubeConfig: KubeConfig): Promise<true | undefined> {
+  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+  try {
+    await customObjects.createNamespacedCustomObject({
+      group: VMI_GROUP,
+      version: VMI_VERSION,
+      plural: VMI_PLURAL,
+      namespace: "default",
+      dryRun: "All",
+      body: {
+        apiVersion: `${VMI_GROUP}/${VMI_VERSION}`,
+        kind: "VirtualMachineInstance",
+        metadata: { name: "webhook-probe" },
+        spec: { domain: { devices: { disks: [{ name: "missing-volume" }] } } },
+      },
+    });
+    return undefined;
+  } catch (error) {
+    return (error as { code?: number }).code === 422 ? true : undefined;
+  }
+}
