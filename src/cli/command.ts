@@ -19,7 +19,8 @@ export class UsageError extends Error {
 
 export function commandHelp(program: string, command: Command): string {
   const lines = [`Usage: ${program} ${command.name} [flags]`, "", command.description, "", "Flags:"];
-  const entries = Object.entries({ ...command.options, help: { type: "boolean", description: "show this help" } as OptionSpec });
+  const help: OptionSpec = { type: "boolean", description: "show this help" };
+  const entries = Object.entries({ ...command.options, help });
   const rendered = entries.map(([name, spec]) => {
     const value = spec.type === "string" ? ` ${spec.valueName ?? "VALUE"}` : "";
     const fallback = spec.default !== undefined && spec.type === "string" ? ` (default ${JSON.stringify(spec.default)})` : "";

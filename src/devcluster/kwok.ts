@@ -4,8 +4,12 @@ import { ProcessGroup } from "./processes.ts";
 import { probeHttp } from "./http-probe.ts";
 import { pollUntil } from "../util/poll.ts";
 
-/** Nodes carrying this annotation get their heartbeats and pods from kwok. */
-export const KWOK_MANAGED_ANNOTATION = "kwok.x-k8s.io/node";
+/**
+ * Nodes carrying this label get their heartbeats and pods from kwok. A label,
+ * not an annotation: label selectors are evaluated by the API server, so when
+ * the label goes, kwok's watch sees the node leave and stops its lease.
+ */
+export const KWOK_MANAGED_LABEL = "kwok.x-k8s.io/node";
 export const KWOK_MANAGED_VALUE = "fake";
 
 export interface Kwok {
@@ -14,7 +18,7 @@ export interface Kwok {
 }
 
 /**
- * Runs kwok as the kubelet of every node annotated kwok.x-k8s.io/node=fake:
+ * Runs kwok as the kubelet of every node labeled kwok.x-k8s.io/node=fake:
  * it heartbeats those nodes through Leases and runs the pods bound to them.
  */
 export async function startKwok(options: {
@@ -31,7 +35,7 @@ export async function startKwok(options: {
   processes.start("kwok", options.binary, [
     `--kubeconfig=${options.kubeconfigPath}`,
     "--manage-all-nodes=false",
-    `--manage-nodes-with-annotation-selector=${KWOK_MANAGED_ANNOTATION}=${KWOK_MANAGED_VALUE}`,
+    `--manage-nodes-with-label-selector=${KWOK_MANAGED_LABEL}=${KWOK_MANAGED_VALUE}`,
     `--server-address=127.0.0.1:${port}`,
     `--node-lease-duration-seconds=${options.nodeLeaseDurationSeconds}`,
   ]);

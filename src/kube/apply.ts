@@ -1,9 +1,15 @@
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { KubernetesObjectApi, loadYaml, PatchStrategy, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 
-/** Server-side apply, in order, under one field manager; re-applying changes nothing. */
-export async function applyObjects(kubeConfig: KubeConfig, objects: readonly KubernetesObject[], fieldManager: string): Promise<void> {
+/**
+ * Server-side apply, in order, under one field manager; re-applying changes nothing.
+ * Objects are in wire format, as in a manifest. client-node serializes built-in
+ * kinds through its typed models, which drop wire keys they spell differently
+ * (x-kubernetes-int-or-string, $ref, ...), so each is first loaded into its model.
+ */
+export async function applyObjects(kubeConfig: KubeConfig, objects: readonly object[], fieldManager: string): Promise<void> {
   const client = KubernetesObjectApi.makeApiClient(kubeConfig);
   for (const object of objects) {
-    await client.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+    const typed = loadYaml<KubernetesObject>(JSON.stringify(object));
+    await client.patch(typed, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
   }
 }

@@ -19,6 +19,12 @@ export interface WatchLoopOptions<T extends WatchedObject> {
 }
 
 const MAX_BACKOFF_MS = 10_000;
+/**
+ * client-node aborts a watch after 30 s without a line, and that is our stall
+ * detector; so ask the server to end each watch cleanly before then and resume
+ * from the last resourceVersion (bookmarks keep it fresh).
+ */
+const WATCH_SECONDS = { min: 20, spread: 5 } as const;
 
 function jittered(attempt: number): number {
   const base = Math.min(MAX_BACKOFF_MS, 200 * 2 ** attempt);
@@ -26,52 +32,46 @@ function jittered(attempt: number): number {
 }
 
 /**
- * A watch that never gives up: it restarts after any error with jittered
+ * A watch that never gives up: it restarts after any error (a stream silent
+ * for too long counts as one) with jittered
  * backoff, resumes from the last resourceVersion it saw, and starts over with a
  * fresh listing (synthetic ADDED events) when the server answers 410 Gone.
  * Handlers must be idempotent: after a restart they may see an object again.
  */
 export async function runWatchLoop<T extends WatchedObject>(options: WatchLoopOptions<T>): Promise<void> {
   const watch = new Watch(options.kubeConfig);
+  const stopped = () => options.signal.aborted;
   let resourceVersion: string | undefined;
   let failures = 0;
-  while (!options.signal.aborted) {
-    const ended = await new Promise<unknown>((resolve) => {
-      const query: Record<string, string | boolean> = { allowWatchBookmarks: true };
-      if (resourceVersion) query.resourceVersion = resourceVersion;
-      if (options.labelSelector) query.labelSelector = options.labelSelector;
-      let controller: AbortController | undefined;
-      const onAbort = () => controller?.abort();
-      watch
-        .watch(
-          options.path,
-          query,
-          (type: string, object: T & { code?: number; message?: string }) => {
-            if (type === "ERROR") {
-              if (object.code === 410) resourceVersion = undefined;
-              options.logger.debug({ path: options.path, status: object.message }, "watch error event");
-              return;
-            }
-            const rv = object.metadata?.resourceVersion;
-            if (rv) resourceVersion = rv;
-            failures = 0;
-            if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") options.onEvent(type, object);
-          },
-          (error: unknown) => {
-            options.signal.removeEventListener("abort", onAbort);
-            resolve(error);
-          },
-        )
-        .then((c) => {
-          controller = c;
-          options.signal.addEventListener("abort", onAbort, { once: true });
-        }, resolve);
-    });
-    if (options.signal.aborted) return;
-    if (ended) {
-      failures++;
-      options.logger.warn({ path: options.path, err: ended, failures }, "watch failed; restarting");
+  const onLine = (type: string, object: T & { code?: number; message?: string }) => {
+    if (type === "ERROR") {
+      if (object.code === 410) resourceVersion = undefined;
+      options.logger.debug({ path: options.path, status: object.message }, "watch error event");
+      return;
     }
-    await new Promise((resolve) => setTimeout(resolve, ended ? jittered(failures) : 0));
+    const rv = object.metadata?.resourceVersion;
+    if (rv) resourceVersion = rv;
+    failures = 0;
+    if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") options.onEvent(type, object);
+  };
+  while (!stopped()) {
+    const query: Record<string, string | number | boolean> = {
+      allowWatchBookmarks: true,
+      timeoutSeconds: WATCH_SECONDS.min + Math.floor(Math.random() * WATCH_SECONDS.spread),
+    };
+    if (resourceVersion) query.resourceVersion = resourceVersion;
+    if (options.labelSelector) query.labelSelector = options.labelSelector;
+    const error = await new Promise<unknown>((resolve) => {
+      watch.watch(options.path, query, onLine, resolve).then((controller) => {
+        if (stopped()) controller.abort();
+        else options.signal.addEventListener("abort", () => { controller.abort(); }, { once: true });
+      }, resolve);
+    });
+    if (stopped()) return;
+    if (error) {
+      failures++;
+      options.logger.warn({ path: options.path, err: error, failures }, "watch failed; restarting");
+      await new Promise((resolve) => setTimeout(resolve, jittered(failures)));
+    }
   }
 }

@@ -28,7 +28,7 @@ export interface CertificateRequest {
 }
 
 export async function generateKeyPair(): Promise<KeyPair> {
-  return (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"])) as KeyPair;
+  return webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ["sign", "verify"]);
 }
 
 export async function privateKeyToPem(key: CryptoKey): Promise<string> {

@@ -7,7 +7,7 @@ import { createCertificateSigningRequest, generateKeyPair, privateKeyToPem, publ
 import { kubeConfigFor } from "../kube/kubeconfig.ts";
 import { pollUntil } from "../util/poll.ts";
 import type { JoinInfo } from "../joininfo/join-info.ts";
-import { KWOK_MANAGED_ANNOTATION, KWOK_MANAGED_VALUE } from "../devcluster/kwok.ts";
+import { KWOK_MANAGED_LABEL, KWOK_MANAGED_VALUE } from "../devcluster/kwok.ts";
 
 const KUBELET_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet";
 const CSR_TIMEOUT_MS = 120_000;
@@ -111,9 +111,10 @@ export async function registerNode(
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
         ...joinInfo.labels,
+        // The simulated guest's kubelet is kwok: this hands the node to it.
+        [KWOK_MANAGED_LABEL]: KWOK_MANAGED_VALUE,
       },
-      // The simulated guest's kubelet is kwok: this hands the node to it.
-      annotations: { [KWOK_MANAGED_ANNOTATION]: KWOK_MANAGED_VALUE, "node.alpha.kubernetes.io/ttl": "0" },
+      annotations: { "node.alpha.kubernetes.io/ttl": "0" },
     },
     spec: { taints: joinInfo.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })) },
   };

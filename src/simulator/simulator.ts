@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import {
-  AdmissionregistrationV1Api,
   ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -22,7 +21,7 @@ import { runWatchLoop } from "../kube/watch-loop.ts";
 import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfo } from "../joininfo/join-info.ts";
 import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
 import { pollUntil } from "../util/poll.ts";
-import { KWOK_MANAGED_ANNOTATION } from "../devcluster/kwok.ts";
+import { KWOK_MANAGED_LABEL } from "../devcluster/kwok.ts";
 import { userDataFromSecret, userDataSourceOf, writtenFileContent } from "./cloud-init.ts";
 import {
   INJECT_FAILURE_ANNOTATION,
@@ -118,7 +117,7 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
     if (!runtime.nodeName) return;
     try {
       await core.patchNode(
-        { name: runtime.nodeName, body: { metadata: { annotations: { [KWOK_MANAGED_ANNOTATION]: null } } } },
+        { name: runtime.nodeName, body: { metadata: { labels: { [KWOK_MANAGED_LABEL]: null } } } },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       );
       logger.info({ vmi: runtime.key, node: runtime.nodeName }, "guest stopped; its node no longer heartbeats");
@@ -238,7 +237,7 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
 
 async function installVmiCrd(kubeConfig: KubeConfig): Promise<void> {
   const crd = parse(await readFile(VMI_CRD_FILE, "utf8")) as V1CustomResourceDefinition;
-  await applyObjects(kubeConfig, [{ ...crd, apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" }], FIELD_MANAGER);
+  await applyObjects(kubeConfig, [crd], FIELD_MANAGER);
   const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
   const name = crd.metadata?.name ?? "";
   await pollUntil(
@@ -287,7 +286,7 @@ async function startVirtApiWebhook(kubeConfig: KubeConfig, logger: Logger) {
               timeoutSeconds: 10,
             },
           ],
-        } as never,
+        },
       ],
       FIELD_MANAGER,
     );

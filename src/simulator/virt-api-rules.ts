@@ -14,10 +14,10 @@ function inlineLength(plain: string | undefined, base64: string | undefined): nu
 function cloudInitErrors(field: string, source: CloudInitSource): string[] {
   const errors: string[] = [];
   if (inlineLength(source.userData, source.userDataBase64) > CLOUD_INIT_INLINE_LIMIT_BYTES) {
-    errors.push(`${field} userData exceeds ${CLOUD_INIT_INLINE_LIMIT_BYTES} byte limit. Should use UserDataSecretRef for larger data.`);
+    errors.push(`${field} userdata exceeds ${CLOUD_INIT_INLINE_LIMIT_BYTES} byte limit. Should use UserDataSecretRef for larger data.`);
   }
   if (inlineLength(source.networkData, source.networkDataBase64) > CLOUD_INIT_INLINE_LIMIT_BYTES) {
-    errors.push(`${field} networkData exceeds ${CLOUD_INIT_INLINE_LIMIT_BYTES} byte limit. Should use NetworkDataSecretRef for larger data.`);
+    errors.push(`${field} networkdata exceeds ${CLOUD_INIT_INLINE_LIMIT_BYTES} byte limit. Should use NetworkDataSecretRef for larger data.`);
   }
   return errors;
 }
@@ -25,7 +25,7 @@ function cloudInitErrors(field: string, source: CloudInitSource): string[] {
 function probeErrors(field: string, probe: V1Probe | undefined): string[] {
   if (!probe) return [];
   const handlers = [probe.exec, probe.httpGet, probe.tcpSocket, probe.guestAgentPing].filter((h) => h !== undefined);
-  if (handlers.length === 0) return [`${field} must have exactly one probe type set`];
+  if (handlers.length === 0) return [`either ${field}.tcpSocket, ${field}.exec or ${field}.httpGet must be set if a ${field} is specified`];
   if (handlers.length > 1) return [`${field} must have exactly one probe type set`];
   return [];
 }
@@ -42,7 +42,7 @@ export function validateVmiCreate(vmi: V1VirtualMachineInstance): string[] {
 
   (spec.domain.devices.disks ?? []).forEach((disk, index) => {
     if (!volumeNames.has(disk.name)) {
-      errors.push(`spec.domain.devices.disks[${index}].name '${disk.name}' not found.`);
+      errors.push(`spec.domain.devices.disks[${index}].Name '${disk.name}' not found.`);
     }
   });
 
@@ -65,10 +65,10 @@ export function validateVmiCreate(vmi: V1VirtualMachineInstance): string[] {
     const field = "spec.domain.firmware.kernelBoot";
     const container = kernelBoot.container;
     if (!container) {
-      if (kernelBoot.kernelArgs) errors.push(`${field}.kernelArgs: kernel arguments cannot be provided without an external kernel.`);
+      if (kernelBoot.kernelArgs) errors.push(`${field}.kernelArgs: kernel arguments cannot be provided without an external kernel`);
     } else {
-      if (!container.image) errors.push(`${field}.container.image must be defined with an image.`);
-      if (!container.kernelPath && !container.initrdPath) errors.push(`${field}.container must be defined with at least one of the following: kernelPath, initrdPath.`);
+      if (!container.image) errors.push(`${field}.container must be defined with an image`);
+      if (!container.kernelPath && !container.initrdPath) errors.push(`${field}.container must be defined with at least one of the following: kernelPath, initrdPath`);
     }
   }
 

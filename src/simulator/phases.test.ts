@@ -1,0 +1,114 @@
+import type { V1VirtualMachineInstance, V1DomainSpec } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+import { describe, expect, it } from "vitest";
+import { guestResourcesOf, simulatedIp, statusForPhase } from "./phases.ts";
+
+function vmiWithDomain(domain: Partial<V1DomainSpec>): V1VirtualMachineInstance {
+  return { metadata: { name: "vm" }, spec: { domain: { devices: {}, ...domain } } };
+}
+
+describe("guestResourcesOf", () => {
+  it.each<[string, Partial<V1DomainSpec>, { cpu: string; memory: string }]>([
+    ["defaults to 1 CPU and 1Gi", {}, { cpu: "1", memory: "1Gi" }],
+    ["cores x sockets x threads", { cpu: { cores: 2, sockets: 2, threads: 2 } }, { cpu: "8", memory: "1Gi" }],
+    ["cores alone", { cpu: { cores: 3 } }, { cpu: "3", memory: "1Gi" }],
+    ["requests over topology", { cpu: { cores: 4 }, resources: { requests: { cpu: "500m", memory: "2Gi" } } }, { cpu: "500m", memory: "2Gi" }],
+    ["guest memory over requested memory", { memory: { guest: "3Gi" }, resources: { requests: { memory: "2Gi" } } }, { cpu: "1", memory: "3Gi" }],
+    ["requested memory without guest memory", { memory: {}, resources: { requests: { memory: "512Mi" } } }, { cpu: "1", memory: "512Mi" }],
+  ])("%s", (_name, domain, expected) => {
+    expect(guestResourcesOf(vmiWithDomain(domain))).toEqual(expected);
+  });
+});
+
+describe("simulatedIp", () => {
+  /** Addresses in 10.244.0.0/16 whose last octet is neither 0 nor 255. */
+  const CAPACITY = 256 * 254;
+
+  it.each([
+    [0, "10.244.0.1"],
+    [1, "10.244.0.2"],
+    [253, "10.244.0.254"],
+    [254, "10.244.1.1"],
+    [CAPACITY - 1, "10.244.255.254"],
+    [CAPACITY, "10.244.0.1"],
+  ])("index %i is %s", (index, ip) => {
+    expect(simulatedIp(index)).toBe(ip);
+  });
+
+  it("stays in 10.244.0.0/16, never ends in .0 or .255, and is distinct until the range is used up", () => {
+    const seen = new Set<string>();
+    for (let index = 0; index < 70_000; index++) {
+      const ip = simulatedIp(index);
+      const match = /^10\.244\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+      expect(match, ip).not.toBeNull();
+      const third = Number(match?.[1]);
+      const fourth = Number(match?.[2]);
+      expect(third).toBeLessThanOrEqual(255);
+      expect(fourth).toBeGreaterThanOrEqual(1);
+      expect(fourth).toBeLessThanOrEqual(254);
+      if (index < CAPACITY) seen.add(ip);
+    }
+    expect(seen.size).toBe(CAPACITY);
+  });
+});
+
+describe("statusForPhase", () => {
+  const now = new Date("2025-01-02T03:04:05.000Z");
+  const facts = { ip: "10.244.0.7", hostNode: "kwok-host" };
+  const vmi = vmiWithDomain({});
+
+  it.each([
+    ["Pending", { phase: "Pending", phaseTransitionTimestamps: [{ phase: "Pending", phaseTransitionTimestamp: now.toISOString() }] }],
+    ["Scheduling", { phase: "Scheduling", phaseTransitionTimestamps: [{ phase: "Scheduling", phaseTransitionTimestamp: now.toISOString() }] }],
+    [
+      "Scheduled",
+      { phase: "Scheduled", nodeName: "kwok-host", phaseTransitionTimestamps: [{ phase: "Scheduled", phaseTransitionTimestamp: now.toISOString() }] },
+    ],
+  ] as const)("%s", (phase, expected) => {
+    expect(statusForPhase(vmi, phase, now, facts)).toEqual(expected);
+  });
+
+  it("Running carries the node, an interface with the IP, and a Ready condition", () => {
+    expect(statusForPhase(vmi, "Running", now, facts)).toEqual({
+      phase: "Running",
+      nodeName: "kwok-host",
+      phaseTransitionTimestamps: [{ phase: "Running", phaseTransitionTimestamp: now.toISOString() }],
+      interfaces: [{ name: "default", ipAddress: "10.244.0.7", ipAddresses: ["10.244.0.7"], interfaceName: "eth0", infoSource: "domain, guest-agent" }],
+      conditions: [{ type: "Ready", status: "True", lastTransitionTime: now.toISOString() }],
+    });
+  });
+
+  it("appends each transition to the ones the VMI already has", () => {
+    const earlier = "2025-01-02T03:04:00.000Z";
+    const scheduled: V1VirtualMachineInstance = {
+      ...vmi,
+      status: {
+        phase: "Scheduled",
+        phaseTransitionTimestamps: [
+          { phase: "Pending", phaseTransitionTimestamp: earlier },
+          { phase: "Scheduling", phaseTransitionTimestamp: earlier },
+          { phase: "Scheduled", phaseTransitionTimestamp: earlier },
+        ],
+      },
+    };
+    const status = statusForPhase(scheduled, "Running", now, facts);
+    expect(status.phaseTransitionTimestamps).toEqual([
+      { phase: "Pending", phaseTransitionTimestamp: earlier },
+      { phase: "Scheduling", phaseTransitionTimestamp: earlier },
+      { phase: "Scheduled", phaseTransitionTimestamp: earlier },
+      { phase: "Running", phaseTransitionTimestamp: now.toISOString() },
+    ]);
+    expect(scheduled.status?.phaseTransitionTimestamps).toHaveLength(3);
+  });
+
+  it.each([
+    ["the given reason", "guest kernel panic", "guest kernel panic"],
+    ["a default reason", undefined, "failure injected"],
+  ])("Failed carries %s in a not-Ready condition", (_name, reason, message) => {
+    const status = statusForPhase(vmi, "Failed", now, { ...facts, reason });
+    expect(status).toEqual({
+      phase: "Failed",
+      phaseTransitionTimestamps: [{ phase: "Failed", phaseTransitionTimestamp: now.toISOString() }],
+      conditions: [{ type: "Ready", status: "False", reason: "GuestFailed", message, lastTransitionTime: now.toISOString() }],
+    });
+  });
+});

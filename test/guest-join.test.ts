@@ -1,0 +1,117 @@
+import { randomUUID } from "node:crypto";
+import { CertificatesV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { statusCodeOf } from "../src/kube/errors.ts";
+import { kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "../src/simulator/guest.ts";
+import { pollUntil } from "../src/util/poll.ts";
+import {
+  adminKubeConfig,
+  clusterCaCertHash,
+  cloudConfigCarrying,
+  createBootstrapToken,
+  createNamespace,
+  joinInfoFor,
+  nodeCondition,
+  randomSuffix,
+  vmiClient,
+  vmiManifest,
+} from "./support/kube.ts";
+
+const logger = pino({ level: "silent" });
+
+describe("a simulated guest joins through the bootstrap-token and CSR path", () => {
+  it("registers a Ready node with the join info's name, labels, taints and the VMI's IP", async () => {
+    const admin = adminKubeConfig();
+    const core = admin.makeApiClient(CoreV1Api);
+    const namespace = await createNamespace(admin, "join");
+    const podUid = randomUUID();
+    const nodeName = `marooned-${randomSuffix()}`;
+    const joinInfo = joinInfoFor(admin, { token: await createBootstrapToken(admin), caCertHash: await clusterCaCertHash(admin), nodeName, podUid });
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: `${nodeName}-cloud-init` }, stringData: { userdata: cloudConfigCarrying(joinInfo) } } });
+    const vmis = vmiClient(admin);
+    await vmis.create(namespace, vmiManifest(nodeName, { cloudInitNoCloud: { secretRef: { name: `${nodeName}-cloud-init` } } }));
+
+    const node = await pollUntil(
+      `node ${nodeName} Ready`,
+      async () => {
+        const current = await core.readNode({ name: nodeName });
+        return nodeCondition(current, "Ready") === "True" ? current : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const vmi = await vmis.read(namespace, nodeName);
+
+    expect(vmi.status?.phase).toBe("Running");
+    const vmiIp = vmi.status?.interfaces?.[0]?.ipAddress;
+    expect(vmiIp).toMatch(/^10\.244\./);
+    expect(node.status?.addresses).toContainEqual({ type: "InternalIP", address: vmiIp });
+    expect(node.metadata?.labels).toMatchObject({ "maroonedpods.io/pod-uid": podUid, "maroonedpods.io/vm": nodeName });
+    expect(node.spec?.taints).toContainEqual(expect.objectContaining({ key: "maroonedpods.io/dedicated", value: podUid, effect: "NoSchedule" }));
+    // The node's own client certificate came from a CSR that the controller-manager approved and signed.
+    const csrs = await admin.makeApiClient(CertificatesV1Api).listCertificateSigningRequest();
+    const signed = csrs.items.filter((c) => c.spec.username?.startsWith("system:bootstrap:") && c.status?.certificate);
+    expect(signed.length).toBeGreaterThan(0);
+    expect(signed.every((c) => c.status?.conditions?.some((cond) => cond.type === "Approved"))).toBe(true);
+  });
+
+  it("user data inline in the VMI works the same way", async () => {
+    const admin = adminKubeConfig();
+    const core = admin.makeApiClient(CoreV1Api);
+    const namespace = await createNamespace(admin, "join-inline");
+    const nodeName = `marooned-${randomSuffix()}`;
+    const joinInfo = joinInfoFor(admin, { token: await createBootstrapToken(admin), caCertHash: await clusterCaCertHash(admin), nodeName, podUid: randomUUID() });
+    await vmiClient(admin).create(namespace, vmiManifest(nodeName, { cloudInitNoCloud: { userData: cloudConfigCarrying(joinInfo) } }));
+    const node = await pollUntil(`node ${nodeName}`, async () => {
+      const current = await core.readNode({ name: nodeName });
+      return nodeCondition(current, "Ready") === "True" ? current : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(node.metadata?.name).toBe(nodeName);
+  });
+
+  it("refuses to join a cluster whose CA does not match the pinned hash", async () => {
+    const admin = adminKubeConfig();
+    const joinInfo = joinInfoFor(admin, { token: await createBootstrapToken(admin), caCertHash: `sha256:${"0".repeat(64)}`, nodeName: `marooned-${randomSuffix()}`, podUid: randomUUID() });
+    await expect(obtainKubeletCredentials(joinInfo, logger)).rejects.toThrow(/does not match ca_cert_hash/);
+  });
+
+  it("a token that the API server does not know cannot create a CSR", async () => {
+    const admin = adminKubeConfig();
+    const joinInfo = joinInfoFor(admin, { token: "abcdef.0123456789abcdef", caCertHash: await clusterCaCertHash(admin), nodeName: `marooned-${randomSuffix()}`, podUid: randomUUID() });
+    const failure: unknown = await obtainKubeletCredentials(joinInfo, logger).catch((error: unknown) => error);
+    expect(statusCodeOf(failure)).toBe(401);
+  });
+});
+
+describe("NodeRestriction is really on", () => {
+  it("the kubelet identity cannot set a node-restriction.kubernetes.io/ label, but may set others", async () => {
+    const admin = adminKubeConfig();
+    const nodeName = `restricted-${randomSuffix()}`;
+    const podUid = randomUUID();
+    const joinInfo = joinInfoFor(admin, { token: await createBootstrapToken(admin), caCertHash: await clusterCaCertHash(admin), nodeName, podUid });
+    const kubelet = kubeletKubeConfig(joinInfo, await obtainKubeletCredentials(joinInfo, logger));
+    await registerNode(kubelet, { ...joinInfo, labels: {} }, { ip: "10.99.0.1", resources: { cpu: "1", memory: "1Gi" } });
+    const asKubelet = kubelet.makeApiClient(CoreV1Api);
+    const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    const label = (key: string): Partial<V1Node> => ({ metadata: { labels: { [key]: podUid } } });
+
+    await asKubelet.patchNode({ name: nodeName, body: label("maroonedpods.io/pod-uid") }, mergePatch);
+    const restricted: unknown = await asKubelet
+      .patchNode({ name: nodeName, body: label("node-restriction.kubernetes.io/maroonedpods-pod-uid") }, mergePatch)
+      .catch((error: unknown) => error);
+    expect(statusCodeOf(restricted)).toBe(403);
+    expect(String((restricted as { body?: unknown }).body)).toMatch(/node-restriction\.kubernetes\.io/);
+
+    // Nor may it touch another node.
+    const otherNode = `other-${randomSuffix()}`;
+    await admin.makeApiClient(CoreV1Api).createNode({ body: { metadata: { name: otherNode } } });
+    const other: unknown = await asKubelet.patchNode({ name: otherNode, body: label("example.com/x") }, mergePatch).catch((error: unknown) => error);
+    expect(statusCodeOf(other)).toBe(403);
+
+    // The cluster admin can set the trusted label: the restriction is about who asks.
+    await admin.makeApiClient(CoreV1Api).patchNode({ name: nodeName, body: label("node-restriction.kubernetes.io/maroonedpods-pod-uid") }, mergePatch);
+    const node = await admin.makeApiClient(CoreV1Api).readNode({ name: nodeName });
+    expect(node.metadata?.labels?.["node-restriction.kubernetes.io/maroonedpods-pod-uid"]).toBe(podUid);
+    expect(node.metadata?.labels?.["maroonedpods.io/pod-uid"]).toBe(podUid);
+  });
+});
