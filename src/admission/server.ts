@@ -8,7 +8,25 @@ import { parseAdmissionReview } from "./review.ts";
 import type { AdmissionRequest, AdmissionResponseReview } from "./review.ts";
 import { HEALTH_PATH, routeRequest } from "./routing.ts";
 
-/** Builds the answer with `allowed`, `denied` or `patched`; throwing makes the server answer 500. */
+/**
+ * A review the handler cannot act on (e.g. the wrong kind, an object that does
+ * not parse): the server answers 400 with the message instead of 500.
+ */
+export class InvalidReviewError extends Error {
+  override readonly name = "InvalidReviewError";
+}
+
+/** How one request ended, for metrics. */
+export interface AdmissionOutcome {
+  readonly path: string;
+  readonly result: "allowed" | "patched" | "denied" | "invalid" | "error";
+  readonly seconds: number;
+}
+
+/**
+ * Builds the answer with `allowed`, `denied` or `patched`; throwing
+ * InvalidReviewError makes the server answer 400, anything else 500.
+ */
 export type AdmissionHandler = (request: AdmissionRequest) => Promise<AdmissionResponseReview> | AdmissionResponseReview;
 
 export interface AdmissionServerOptions {
@@ -26,6 +44,7 @@ export interface AdmissionServerOptions {
    * webhook's timeoutSeconds.
    */
   readonly requestTimeoutMs?: number;
+  readonly onOutcome?: (outcome: AdmissionOutcome) => void;
 }
 
 export interface AdmissionServer {
@@ -47,6 +66,7 @@ interface ReviewContext {
   readonly handler: AdmissionHandler;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  readonly onOutcome: (outcome: AdmissionOutcome) => void;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -68,19 +88,25 @@ function rejectRequest(res: ServerResponse, logger: Logger, path: string, status
 async function serveReview(req: IncomingMessage, res: ServerResponse, context: ReviewContext): Promise<void> {
   const { path, handler, logger, maxBodyBytes } = context;
   const started = performance.now();
+  const outcome = (result: AdmissionOutcome["result"]) => {
+    context.onOutcome({ path, result, seconds: (performance.now() - started) / 1000 });
+  };
   const contentType = req.headers["content-type"];
   if (!isJsonContentType(contentType)) {
     rejectRequest(res, logger, path, 415, `Content-Type must be application/json, got ${JSON.stringify(contentType ?? "")}`);
+    outcome("invalid");
     return;
   }
   const tooLarge = `body exceeds ${maxBodyBytes} bytes`;
   if (declaresMoreThan(req.headers["content-length"], maxBodyBytes)) {
     rejectRequest(res, logger, path, 413, tooLarge);
+    outcome("invalid");
     return;
   }
   const read = await readBodyUpTo(req, maxBodyBytes);
   if (!read.ok) {
     rejectRequest(res, logger, path, 413, tooLarge);
+    outcome("invalid");
     return;
   }
   let body: unknown;
@@ -88,11 +114,13 @@ async function serveReview(req: IncomingMessage, res: ServerResponse, context: R
     body = JSON.parse(read.body.toString("utf8"));
   } catch {
     rejectRequest(res, logger, path, 400, "body is not valid JSON");
+    outcome("invalid");
     return;
   }
   const parsed = parseAdmissionReview(body);
   if (!parsed.ok) {
     rejectRequest(res, logger, path, 400, parsed.reason);
+    outcome("invalid");
     return;
   }
 
@@ -104,18 +132,26 @@ async function serveReview(req: IncomingMessage, res: ServerResponse, context: R
   try {
     answer = await handler(request);
   } catch (error) {
+    if (error instanceof InvalidReviewError) {
+      rejectRequest(res, logger, path, 400, error.message);
+      outcome("invalid");
+      return;
+    }
     logger.error({ ...fields, durationMs: durationMs(), err: error }, "admission handler failed");
     sendError(res, 500, "admission handler failed");
+    outcome("error");
     return;
   }
   if (answer.response.uid !== request.uid) {
     logger.error({ ...fields, durationMs: durationMs(), answeredUid: answer.response.uid }, "admission handler answered another request's uid");
     sendError(res, 500, "admission handler answered with the wrong uid");
+    outcome("error");
     return;
   }
   sendJson(res, 200, answer);
   const { allowed, patch } = answer.response;
-  logger.info({ ...fields, durationMs: durationMs(), allowed, patched: patch !== undefined }, "admission review answered");
+  outcome(!allowed ? "denied" : patch !== undefined ? "patched" : "allowed");
+  logger.debug({ ...fields, durationMs: durationMs(), allowed, patched: patch !== undefined }, "admission review answered");
 }
 
 function urlHost(host: string): string {
@@ -128,6 +164,7 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
   const handlers = new Map(Object.entries(options.handlers));
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const onOutcome = options.onOutcome ?? (() => undefined);
 
   const server = createServer({
     cert: options.tls.certPem,
@@ -158,7 +195,7 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
         rejectRequest(res, logger, route.path, 405, `${route.path} accepts ${route.allow} only`);
         return;
       case "review":
-        serveReview(req, res, { path: route.path, handler: route.handler, logger, maxBodyBytes }).catch((error: unknown) => {
+        serveReview(req, res, { path: route.path, handler: route.handler, logger, maxBodyBytes, onOutcome }).catch((error: unknown) => {
           // The client went away or timed out mid-body, or the answer would not serialise:
           // dropping the connection still never reads as "allowed".
           logger.warn({ path: route.path, err: error }, "admission request failed before an answer");

@@ -1,0 +1,32 @@
+/**
+ * The names every part of MaroonedPods agrees on (see the shared design notes).
+ * Defaults of configurable names are marked DEFAULT_.
+ */
+export const API_GROUP = "maroonedpods.io";
+
+/** The label a user sets to select a pod. */
+export const MAROON_LABEL = "maroonedpods.io/maroon";
+export const MAROON_LABEL_VALUE = "true";
+export const DEFAULT_RUNTIME_CLASS = "marooned";
+
+/** Added by the webhook at CREATE. */
+export const SCHEDULING_GATE = "maroonedpods.io/vm-node";
+export const CLEANUP_FINALIZER = "maroonedpods.io/vm-cleanup";
+export const MANAGED_LABEL = "maroonedpods.io/managed";
+export const MANAGED_LABEL_VALUE = "true";
+
+/** Set by the guest's kubelet at registration (untrusted until verified). */
+export const NODE_POD_UID_LABEL = "maroonedpods.io/pod-uid";
+export const NODE_VM_LABEL = "maroonedpods.io/vm";
+/** Set by the controller after verification; a kubelet can neither set nor change it. */
+export const TRUSTED_NODE_LABEL = "node-restriction.kubernetes.io/maroonedpods-pod-uid";
+
+export const DEFAULT_TAINT_KEY_PREFIX = "maroonedpods.io";
+/** The registration taint's key: `<taint key prefix>/dedicated`, value the pod UID, effect NoSchedule. */
+export const dedicatedTaintKey = (taintKeyPrefix: string): string => `${taintKeyPrefix}/dedicated`;
+
+export const DEFAULT_NODE_NAME_PREFIX = "marooned-";
+export const DEFAULT_SYSTEM_NAMESPACE = "maroonedpods-system";
+export const DEFAULT_VM_NAMESPACE = "maroonedpods-vms";
+export const DEFAULT_CONTROLLER_SERVICE_ACCOUNT = "maroonedpods-controller";
+export const DEFAULT_WEBHOOK_SERVICE_ACCOUNT = "maroonedpods-webhook";
