@@ -30,6 +30,9 @@ function podProblem(object: unknown): string | undefined {
   if (finalizers !== undefined && !Array.isArray(finalizers)) return "request.object.metadata.finalizers must be a list";
   const { schedulingGates, containers, runtimeClassName } = spec as Record<string, unknown>;
   if (schedulingGates !== undefined && !Array.isArray(schedulingGates)) return "request.object.spec.schedulingGates must be a list";
+  if (Array.isArray(schedulingGates) && schedulingGates.some((gate: unknown) => typeof gate !== "object" || gate === null || Array.isArray(gate))) {
+    return "request.object.spec.schedulingGates must be a list of objects";
+  }
   if (!Array.isArray(containers)) return "request.object.spec.containers must be a list";
   if (runtimeClassName !== undefined && runtimeClassName !== null && typeof runtimeClassName !== "string") return "request.object.spec.runtimeClassName must be a string";
   return undefined;

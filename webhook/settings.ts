@@ -40,6 +40,9 @@ const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const NODE_PREFIX = /^[a-z0-9][-a-z0-9]{0,30}$/;
+const isDnsSubdomain = (value: string): boolean => value.length <= 253 && DNS_SUBDOMAIN.test(value);
+/** The prefix of a label key, when present, is a DNS subdomain of at most 253 characters. */
+const isLabelKey = (key: string): boolean => QUALIFIED_NAME.test(key) && key.indexOf("/") <= 253;
 
 /**
  * Every problem with the settings, each naming its field. Values end up inside
@@ -47,15 +50,15 @@ const NODE_PREFIX = /^[a-z0-9][-a-z0-9]{0,30}$/;
  */
 export function validateAdmissionSettings(settings: AdmissionSettings): string[] {
   const errors: string[] = [];
-  if (!QUALIFIED_NAME.test(settings.triggerLabel.key)) errors.push("triggerLabel.key: not a valid label key");
+  if (!isLabelKey(settings.triggerLabel.key)) errors.push("triggerLabel.key: not a valid label key");
   if (!LABEL_VALUE.test(settings.triggerLabel.value) || settings.triggerLabel.value === "") errors.push("triggerLabel.value: not a valid, non-empty label value");
-  if (!DNS_SUBDOMAIN.test(settings.runtimeClassName)) errors.push("runtimeClassName: not a valid RuntimeClass name");
-  if (!DNS_SUBDOMAIN.test(settings.taintKeyPrefix)) errors.push("taintKeyPrefix: not a valid DNS subdomain");
+  if (!isDnsSubdomain(settings.runtimeClassName)) errors.push("runtimeClassName: not a valid RuntimeClass name");
+  if (!isDnsSubdomain(settings.taintKeyPrefix)) errors.push("taintKeyPrefix: not a valid DNS subdomain");
   if (!NODE_PREFIX.test(settings.nodeNamePrefix)) errors.push("nodeNamePrefix: must be lowercase letters, digits and '-', at most 31 characters");
   settings.exemptNamespaces.forEach((ns, i) => {
     if (!DNS_LABEL.test(ns)) errors.push(`exemptNamespaces[${i}]: not a valid namespace name`);
   });
   if (!DNS_LABEL.test(settings.controllerServiceAccount.namespace)) errors.push("controllerServiceAccount.namespace: not a valid namespace name");
-  if (!DNS_SUBDOMAIN.test(settings.controllerServiceAccount.name)) errors.push("controllerServiceAccount.name: not a valid ServiceAccount name");
+  if (!isDnsSubdomain(settings.controllerServiceAccount.name)) errors.push("controllerServiceAccount.name: not a valid ServiceAccount name");
   return errors;
 }

@@ -1,28 +1,14 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { Logger } from "pino";
 import { ensureControlPlaneBinaries } from "../devcluster/binaries.ts";
 import { startControlPlane } from "../devcluster/control-plane.ts";
 import { startDevEnvironment } from "../devcluster/environment.ts";
 import { CONTROL_PLANE_VERSIONS, defaultCacheRoot } from "../devcluster/versions.ts";
 import { parseDurationMs, type Command } from "./command.ts";
 import { createCliLogger, LOGGING_OPTIONS } from "./logger.ts";
+import { untilSignal } from "./signals.ts";
 
 const NODE_MONITOR_GRACE_SECONDS = 20;
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, "shutting down");
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      resolve();
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
-}
 
 export const devCommand: Command = {
   name: "dev",

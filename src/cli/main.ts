@@ -2,9 +2,10 @@
 import { parseArgs } from "node:util";
 import { commandHelp, UsageError, type Command } from "./command.ts";
 import { devCommand } from "./dev.ts";
+import { webhookCommand } from "./webhook.ts";
 
 const PROGRAM = "maroonedpods";
-const COMMANDS: readonly Command[] = [devCommand];
+const COMMANDS: readonly Command[] = [devCommand, webhookCommand];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

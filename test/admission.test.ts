@@ -1,0 +1,265 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  AdmissionregistrationV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  NodeV1Api,
+  type KubeConfig,
+  type V1Pod,
+  type V1Toleration,
+} from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLEANUP_FINALIZER, MANAGED_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { applyObjects } from "../src/kube/apply.ts";
+import { apiMessageOf, isAlreadyExists, statusCodeOf } from "../src/kube/errors.ts";
+import { createCertificateAuthority, issueCertificate } from "../src/pki/certificates.ts";
+import { freeLoopbackPort } from "../src/devcluster/ports.ts";
+import { pollUntil } from "../src/util/poll.ts";
+import { MUTATING_WEBHOOK_CONFIGURATION_NAME, mutatingWebhookConfiguration, POLICY_NAMES, validatingAdmissionPolicies } from "../webhook/manifests.ts";
+import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
+import { adminKubeConfig, createNamespace, randomSuffix } from "./support/kube.ts";
+import { serviceAccountClient } from "./support/identities.ts";
+import { startWebhookProcess, type WebhookProcess } from "./support/webhook-process.ts";
+
+const FIELD_MANAGER = "admission-test";
+const settings = DEFAULT_ADMISSION_SETTINGS;
+const dedicatedKey = "maroonedpods.io/dedicated";
+
+interface Env {
+  admin: KubeConfig;
+  tenant: KubeConfig;
+  controller: KubeConfig;
+  namespace: string;
+  webhookArgs: string[];
+  webhook: WebhookProcess;
+  registration: Record<string, unknown>;
+  tmp: string;
+}
+let env: Env;
+
+const podManifest = (overrides: { labels?: Record<string, string>; runtimeClassName?: string; tolerations?: V1Toleration[]; nodeName?: string; generateName?: boolean } = {}): V1Pod => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: {
+    ...(overrides.generateName ? { generateName: "gen-" } : { name: `pod-${randomSuffix()}` }),
+    labels: overrides.labels,
+  },
+  spec: {
+    containers: [{ name: "main", image: "registry.example/app:1" }],
+    runtimeClassName: overrides.runtimeClassName,
+    tolerations: overrides.tolerations,
+    nodeName: overrides.nodeName,
+  },
+});
+const maroonLabel = { [settings.triggerLabel.key]: settings.triggerLabel.value };
+
+const createPod = (as: KubeConfig, pod: V1Pod, namespace = env.namespace) => as.makeApiClient(CoreV1Api).createNamespacedPod({ namespace, body: pod });
+async function failureOf(promise: Promise<unknown>): Promise<{ code: number | undefined; message: string }> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (error === undefined) return { code: undefined, message: "request was allowed" };
+  return { code: statusCodeOf(error), message: apiMessageOf(error) };
+}
+
+beforeAll(async () => {
+  const admin = adminKubeConfig();
+  const tmp = await mkdtemp(join(tmpdir(), "maroonedpods-admission-"));
+  const ca = await createCertificateAuthority("admission-test-ca", 1);
+  const serving = await issueCertificate(ca, { commonName: "127.0.0.1", ipAddresses: ["127.0.0.1"], usage: "server", validForDays: 1 });
+  await writeFile(join(tmp, "tls.crt"), serving.certPem);
+  await writeFile(join(tmp, "tls.key"), serving.keyPem);
+  const port = await freeLoopbackPort();
+  const webhookArgs = [
+    `--tls-cert-file=${join(tmp, "tls.crt")}`, `--tls-key-file=${join(tmp, "tls.key")}`,
+    "--bind-address=127.0.0.1", `--port=${port}`, "--ops-bind-address=127.0.0.1", "--ops-port=0", "--log-level=warn",
+  ];
+  const webhook = await startWebhookProcess(webhookArgs);
+  const registration = mutatingWebhookConfiguration(settings, { url: `https://127.0.0.1:${port}/mutate-pods`, caBundle: Buffer.from(ca.certPem).toString("base64") });
+  await applyObjects(admin, [registration, ...validatingAdmissionPolicies(settings)], FIELD_MANAGER);
+  try {
+    await admin.makeApiClient(NodeV1Api).createRuntimeClass({ body: { metadata: { name: settings.runtimeClassName }, handler: "runc" } });
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+
+  const namespace = await createNamespace(admin, "tenant");
+  const tenant = await serviceAccountClient(admin, { namespace, name: "tenant" }, [
+    { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "update", "patch", "delete"] },
+  ]);
+  const { namespace: controllerNamespace, name: controllerName } = settings.controllerServiceAccount;
+  const controller = await serviceAccountClient(admin, { namespace: controllerNamespace, name: controllerName }, [
+    { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "update", "patch"] },
+  ]);
+  await pollUntil("the default ServiceAccount of the tenant namespace", async () => (await admin.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ namespace, name: "default" })).metadata?.name, { timeoutMs: 30_000 });
+  env = { admin, tenant, controller, namespace, webhookArgs, webhook, registration, tmp };
+
+  // Registrations and policies reach the API server's admission chain asynchronously.
+  await pollUntil("the webhook to gate pods", async () => {
+    const pod = await createPod(admin, { ...podManifest({ labels: maroonLabel }), metadata: { name: `probe-${randomSuffix()}`, labels: maroonLabel } });
+    return pod.spec?.schedulingGates?.length ? true : undefined;
+  }, { timeoutMs: 30_000 });
+  await pollUntil("the policies to deny", async () => {
+    const { code } = await failureOf(createPod(admin, podManifest({ tolerations: [{ operator: "Exists" }] })));
+    return code === 403 ? true : undefined;
+  }, { timeoutMs: 30_000 });
+}, 120_000);
+
+afterAll(async () => {
+  await env.webhook.stop();
+  const registration = env.admin.makeApiClient(AdmissionregistrationV1Api);
+  await registration.deleteMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK_CONFIGURATION_NAME }).catch(() => undefined);
+  for (const name of Object.values(POLICY_NAMES)) {
+    await registration.deleteValidatingAdmissionPolicyBinding({ name }).catch(() => undefined);
+    await registration.deleteValidatingAdmissionPolicy({ name }).catch(() => undefined);
+  }
+  await rm(env.tmp, { recursive: true, force: true });
+});
+
+function expectIsolated(pod: V1Pod): void {
+  expect(pod.spec?.schedulingGates).toEqual([{ name: SCHEDULING_GATE }]);
+  expect(pod.metadata?.finalizers).toContain(CLEANUP_FINALIZER);
+  expect(pod.metadata?.labels?.[MANAGED_LABEL]).toBe("true");
+}
+
+describe("the mutating webhook, running as its own process", () => {
+  it("gates a labeled pod and a RuntimeClass pod created by a tenant", async () => {
+    expectIsolated(await createPod(env.tenant, podManifest({ labels: maroonLabel })));
+    expectIsolated(await createPod(env.tenant, podManifest({ runtimeClassName: settings.runtimeClassName })));
+  });
+
+  it("gates every pod of a 3-replica Deployment (generateName pods)", async () => {
+    const name = `web-${randomSuffix()}`;
+    const labels = { app: name, ...maroonLabel };
+    await env.admin.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: env.namespace,
+      body: { metadata: { name }, spec: { replicas: 3, selector: { matchLabels: { app: name } }, template: { metadata: { labels }, spec: { containers: [{ name: "main", image: "registry.example/app:1" }] } } } },
+    });
+    const pods = await pollUntil("3 Deployment pods", async () => {
+      const list = await env.admin.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: env.namespace, labelSelector: `app=${name}` });
+      return list.items.length === 3 ? list.items : undefined;
+    }, { timeoutMs: 60_000 });
+    for (const pod of pods) {
+      expect(pod.metadata?.generateName).toBeTruthy();
+      expectIsolated(pod);
+    }
+  });
+
+  it("leaves an unlabeled pod untouched", async () => {
+    const pod = await createPod(env.tenant, podManifest({ labels: { app: "plain" } }));
+    expect(pod.spec?.schedulingGates).toBeUndefined();
+    expect(pod.metadata?.finalizers).toBeUndefined();
+    expect(pod.metadata?.labels).toEqual({ app: "plain" });
+  });
+
+  it("while the webhook is down, admits unselected pods and rejects selected ones", async () => {
+    await env.webhook.stop();
+    try {
+      const plain = await createPod(env.tenant, podManifest({ labels: { app: "plain" } }));
+      expect(plain.metadata?.uid).toBeTruthy();
+      const rejected = await failureOf(createPod(env.tenant, podManifest({ labels: maroonLabel })));
+      expect(rejected.code).toBe(500);
+      expect(rejected.message).toMatch(/failed calling webhook "pods\.maroonedpods\.io"/);
+    } finally {
+      env.webhook = await startWebhookProcess(env.webhookArgs);
+    }
+    expectIsolated(await pollUntil("the restarted webhook", () => createPod(env.tenant, podManifest({ labels: maroonLabel })).catch(() => undefined), { timeoutMs: 30_000 }));
+  });
+});
+
+describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
+  it("require the gate on a selected pod when the webhook is bypassed", async () => {
+    const registration = env.admin.makeApiClient(AdmissionregistrationV1Api);
+    await registration.deleteMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK_CONFIGURATION_NAME });
+    try {
+      const rejected = await pollUntil("the policy to deny an ungated selected pod", async () => {
+        const failure = await failureOf(createPod(env.tenant, podManifest({ labels: maroonLabel })));
+        return failure.code === 403 ? failure : undefined;
+      }, { timeoutMs: 30_000 });
+      expect(rejected.message).toMatch(new RegExp(`${POLICY_NAMES.requireGate}.*scheduling gate ${SCHEDULING_GATE}`));
+      // A pod that arrives fully gated (as the webhook would make it) is fine.
+      const gated = podManifest({ labels: { ...maroonLabel, [MANAGED_LABEL]: "true" } });
+      gated.metadata = { ...gated.metadata, finalizers: [CLEANUP_FINALIZER] };
+      gated.spec = { ...gated.spec, containers: gated.spec?.containers ?? [], schedulingGates: [{ name: SCHEDULING_GATE }] };
+      expectIsolated(await createPod(env.tenant, gated));
+    } finally {
+      await applyObjects(env.admin, [env.registration], FIELD_MANAGER);
+    }
+  });
+
+  it("let only the controller release a gated pod, in one update", async () => {
+    const pod = await createPod(env.tenant, podManifest({ labels: maroonLabel }));
+    const name = pod.metadata?.name ?? "";
+    const uid = pod.metadata?.uid ?? "";
+    const tenantPods = env.tenant.makeApiClient(CoreV1Api);
+    const current = () => tenantPods.readNamespacedPod({ namespace: env.namespace, name });
+    const released = (base: V1Pod): V1Pod => ({
+      ...base,
+      spec: {
+        ...base.spec,
+        containers: base.spec?.containers ?? [],
+        nodeSelector: { [TRUSTED_NODE_LABEL]: uid },
+        tolerations: [...(base.spec?.tolerations ?? []), { key: dedicatedKey, operator: "Equal", value: uid, effect: "NoSchedule" }],
+        schedulingGates: [],
+      },
+    });
+    const asTenant = (body: V1Pod) => tenantPods.replaceNamespacedPod({ namespace: env.namespace, name, body });
+
+    const withoutGate = await current();
+    withoutGate.spec = { ...withoutGate.spec, containers: withoutGate.spec?.containers ?? [], schedulingGates: [] };
+    expect((await failureOf(asTenant(withoutGate))).message).toMatch(/only the MaroonedPods controller may remove the scheduling gate/);
+
+    const withSelector = await current();
+    withSelector.spec = { ...withSelector.spec, containers: withSelector.spec?.containers ?? [], nodeSelector: { "kubernetes.io/hostname": "anywhere" } };
+    expect((await failureOf(asTenant(withSelector))).message).toMatch(/only the MaroonedPods controller may change spec\.nodeSelector/);
+
+    const withoutManagedLabel = await current();
+    withoutManagedLabel.metadata = { ...withoutManagedLabel.metadata, labels: { ...maroonLabel } };
+    expect((await failureOf(asTenant(withoutManagedLabel))).message).toMatch(/may remove the label maroonedpods\.io\/managed/);
+
+    expect((await failureOf(asTenant(released(await current()))))).toMatchObject({ code: 403 });
+
+    // The controller's single update: nodeSelector + toleration + gate removal.
+    const controllerPods = env.controller.makeApiClient(CoreV1Api);
+    const updated = await controllerPods.replaceNamespacedPod({ namespace: env.namespace, name, body: released(await current()) });
+    expect(updated.spec?.schedulingGates ?? []).toEqual([]);
+    expect(updated.spec?.nodeSelector).toEqual({ [TRUSTED_NODE_LABEL]: uid });
+    expect(updated.spec?.tolerations).toContainEqual({ key: dedicatedKey, operator: "Equal", value: uid, effect: "NoSchedule" });
+
+    // Later ordinary updates by the tenant keep working: the toleration was already there.
+    const relabeled = await current();
+    relabeled.metadata = { ...relabeled.metadata, labels: { ...relabeled.metadata?.labels, team: "blue" } };
+    expect((await asTenant(relabeled)).metadata?.labels?.team).toBe("blue");
+  });
+
+  it("deny tolerating the dedicated taint, or every taint, outside infrastructure namespaces", async () => {
+    const ownUid = randomUUID();
+    for (const toleration of [
+      { key: dedicatedKey, operator: "Equal", value: ownUid, effect: "NoSchedule" },
+      { key: dedicatedKey, operator: "Exists" },
+      { operator: "Exists" },
+      { key: "", operator: "Exists", effect: "NoSchedule" },
+    ]) {
+      const failure = await failureOf(createPod(env.tenant, podManifest({ tolerations: [toleration] })));
+      expect(failure, JSON.stringify(toleration)).toMatchObject({ code: 403 });
+      expect(failure.message).toMatch(/only the MaroonedPods controller may give a pod a toleration/);
+    }
+    const ordinary = await createPod(env.tenant, podManifest({ tolerations: [{ key: "example.com/gpu", operator: "Exists" }] }));
+    expect(ordinary.metadata?.uid).toBeTruthy();
+    const infra = await createPod(env.admin, podManifest({ tolerations: [{ operator: "Exists" }] }), "kube-system");
+    expect(infra.metadata?.uid).toBeTruthy();
+  });
+
+  it("deny a pod whose nodeName names a marooned node, except from the controller", async () => {
+    const nodeName = `${settings.nodeNamePrefix}${randomSuffix()}`;
+    const failure = await failureOf(createPod(env.tenant, podManifest({ nodeName })));
+    expect(failure.code).toBe(403);
+    expect(failure.message).toMatch(/spec\.nodeName may not name a MaroonedPods node/);
+    expect((await createPod(env.tenant, podManifest({ nodeName: `ordinary-${randomSuffix()}` }))).spec?.nodeName).toMatch(/^ordinary-/);
+    expect((await createPod(env.controller, podManifest({ nodeName }))).spec?.nodeName).toBe(nodeName);
+  });
+});
