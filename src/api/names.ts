@@ -30,3 +30,4 @@ export const DEFAULT_SYSTEM_NAMESPACE = "maroonedpods-system";
 export const DEFAULT_VM_NAMESPACE = "maroonedpods-vms";
 export const DEFAULT_CONTROLLER_SERVICE_ACCOUNT = "maroonedpods-controller";
 export const DEFAULT_WEBHOOK_SERVICE_ACCOUNT = "maroonedpods-webhook";
+export const WEBHOOK_SERVICE_NAME = "maroonedpods-webhook";
