@@ -1,30 +1,28 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   AdmissionregistrationV1Api,
   AppsV1Api,
   CoreV1Api,
-  NodeV1Api,
   type KubeConfig,
   type V1Pod,
   type V1Toleration,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLEANUP_FINALIZER, MANAGED_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
-import { applyObjects } from "../src/kube/apply.ts";
-import { apiMessageOf, isAlreadyExists, statusCodeOf } from "../src/kube/errors.ts";
-import { createCertificateAuthority, issueCertificate } from "../src/pki/certificates.ts";
+import { apiMessageOf, statusCodeOf } from "../src/kube/errors.ts";
+import { registerAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { freeLoopbackPort } from "../src/devcluster/ports.ts";
 import { pollUntil } from "../src/util/poll.ts";
-import { MUTATING_WEBHOOK_CONFIGURATION_NAME, mutatingWebhookConfiguration, POLICY_NAMES, validatingAdmissionPolicies } from "../webhook/manifests.ts";
+import { MUTATE_PODS_PATH } from "../webhook/handler.ts";
+import { MUTATING_WEBHOOK_CONFIGURATION_NAME, POLICY_NAMES } from "../webhook/manifests.ts";
 import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
 import { adminKubeConfig, createNamespace, randomSuffix } from "./support/kube.ts";
 import { serviceAccountClient } from "./support/identities.ts";
 import { startWebhookProcess, type WebhookProcess } from "./support/webhook-process.ts";
 
-const FIELD_MANAGER = "admission-test";
 const settings = DEFAULT_ADMISSION_SETTINGS;
 const dedicatedKey = "maroonedpods.io/dedicated";
 
@@ -35,7 +33,7 @@ interface Env {
   namespace: string;
   webhookArgs: string[];
   webhook: WebhookProcess;
-  registration: Record<string, unknown>;
+  register: () => Promise<void>;
   tmp: string;
 }
 let env: Env;
@@ -69,23 +67,15 @@ async function failureOf(promise: Promise<unknown>): Promise<{ code: number | un
 beforeAll(async () => {
   const admin = adminKubeConfig();
   const tmp = await mkdtemp(join(tmpdir(), "maroonedpods-admission-"));
-  const ca = await createCertificateAuthority("admission-test-ca", 1);
-  const serving = await issueCertificate(ca, { commonName: "127.0.0.1", ipAddresses: ["127.0.0.1"], usage: "server", validForDays: 1 });
-  await writeFile(join(tmp, "tls.crt"), serving.certPem);
-  await writeFile(join(tmp, "tls.key"), serving.keyPem);
+  const tls = await writeLoopbackServingCertificate(tmp);
   const port = await freeLoopbackPort();
   const webhookArgs = [
-    `--tls-cert-file=${join(tmp, "tls.crt")}`, `--tls-key-file=${join(tmp, "tls.key")}`,
+    `--tls-cert-file=${tls.certFile}`, `--tls-key-file=${tls.keyFile}`,
     "--bind-address=127.0.0.1", `--port=${port}`, "--ops-bind-address=127.0.0.1", "--ops-port=0", "--log-level=warn",
   ];
   const webhook = await startWebhookProcess(webhookArgs);
-  const registration = mutatingWebhookConfiguration(settings, { url: `https://127.0.0.1:${port}/mutate-pods`, caBundle: Buffer.from(ca.certPem).toString("base64") });
-  await applyObjects(admin, [registration, ...validatingAdmissionPolicies(settings)], FIELD_MANAGER);
-  try {
-    await admin.makeApiClient(NodeV1Api).createRuntimeClass({ body: { metadata: { name: settings.runtimeClassName }, handler: "runc" } });
-  } catch (error) {
-    if (!isAlreadyExists(error)) throw error;
-  }
+  const register = () => registerAdmission(admin, settings, { url: `https://127.0.0.1:${port}${MUTATE_PODS_PATH}`, caPem: tls.caPem });
+  await register();
 
   const namespace = await createNamespace(admin, "tenant");
   const tenant = await serviceAccountClient(admin, { namespace, name: "tenant" }, [
@@ -96,7 +86,7 @@ beforeAll(async () => {
     { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "update", "patch"] },
   ]);
   await pollUntil("the default ServiceAccount of the tenant namespace", async () => (await admin.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ namespace, name: "default" })).metadata?.name, { timeoutMs: 30_000 });
-  env = { admin, tenant, controller, namespace, webhookArgs, webhook, registration, tmp };
+  env = { admin, tenant, controller, namespace, webhookArgs, webhook, register, tmp };
 
   // Registrations and policies reach the API server's admission chain asynchronously.
   await pollUntil("the webhook to gate pods", async () => {
@@ -119,6 +109,19 @@ afterAll(async () => {
   }
   await rm(env.tmp, { recursive: true, force: true });
 });
+
+/** Read-modify-replace as `as`, retrying on conflicts (the scheduler writes status to gated pods too). */
+async function updatePod(as: KubeConfig, name: string, mutate: (pod: V1Pod) => V1Pod): Promise<V1Pod> {
+  const pods = as.makeApiClient(CoreV1Api);
+  for (let attempt = 1; ; attempt++) {
+    const current = await pods.readNamespacedPod({ namespace: env.namespace, name });
+    try {
+      return await pods.replaceNamespacedPod({ namespace: env.namespace, name, body: mutate(current) });
+    } catch (error) {
+      if (statusCodeOf(error) !== 409 || attempt >= 5) throw error;
+    }
+  }
+}
 
 function expectIsolated(pod: V1Pod): void {
   expect(pod.spec?.schedulingGates).toEqual([{ name: SCHEDULING_GATE }]);
@@ -187,7 +190,7 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
       gated.spec = { ...gated.spec, containers: gated.spec?.containers ?? [], schedulingGates: [{ name: SCHEDULING_GATE }] };
       expectIsolated(await createPod(env.tenant, gated));
     } finally {
-      await applyObjects(env.admin, [env.registration], FIELD_MANAGER);
+      await env.register();
     }
   });
 
@@ -195,8 +198,6 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
     const pod = await createPod(env.tenant, podManifest({ labels: maroonLabel }));
     const name = pod.metadata?.name ?? "";
     const uid = pod.metadata?.uid ?? "";
-    const tenantPods = env.tenant.makeApiClient(CoreV1Api);
-    const current = () => tenantPods.readNamespacedPod({ namespace: env.namespace, name });
     const released = (base: V1Pod): V1Pod => ({
       ...base,
       spec: {
@@ -207,33 +208,26 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
         schedulingGates: [],
       },
     });
-    const asTenant = (body: V1Pod) => tenantPods.replaceNamespacedPod({ namespace: env.namespace, name, body });
+    const withSpec = (change: Partial<NonNullable<V1Pod["spec"]>>) => (base: V1Pod): V1Pod => ({ ...base, spec: { ...base.spec, containers: base.spec?.containers ?? [], ...change } });
+    const asTenant = (mutate: (pod: V1Pod) => V1Pod) => updatePod(env.tenant, name, mutate);
 
-    const withoutGate = await current();
-    withoutGate.spec = { ...withoutGate.spec, containers: withoutGate.spec?.containers ?? [], schedulingGates: [] };
-    expect((await failureOf(asTenant(withoutGate))).message).toMatch(/only the MaroonedPods controller may remove the scheduling gate/);
-
-    const withSelector = await current();
-    withSelector.spec = { ...withSelector.spec, containers: withSelector.spec?.containers ?? [], nodeSelector: { "kubernetes.io/hostname": "anywhere" } };
-    expect((await failureOf(asTenant(withSelector))).message).toMatch(/only the MaroonedPods controller may change spec\.nodeSelector/);
-
-    const withoutManagedLabel = await current();
-    withoutManagedLabel.metadata = { ...withoutManagedLabel.metadata, labels: { ...maroonLabel } };
-    expect((await failureOf(asTenant(withoutManagedLabel))).message).toMatch(/may remove the label maroonedpods\.io\/managed/);
-
-    expect((await failureOf(asTenant(released(await current()))))).toMatchObject({ code: 403 });
+    expect((await failureOf(asTenant(withSpec({ schedulingGates: [] })))).message).toMatch(/only the MaroonedPods controller may remove the scheduling gate/);
+    expect((await failureOf(asTenant(withSpec({ nodeSelector: { "kubernetes.io/hostname": "anywhere" } })))).message).toMatch(
+      /only the MaroonedPods controller may change spec\.nodeSelector/,
+    );
+    const dropManagedLabel = (base: V1Pod): V1Pod => ({ ...base, metadata: { ...base.metadata, labels: { ...maroonLabel } } });
+    expect((await failureOf(asTenant(dropManagedLabel))).message).toMatch(/may remove the label maroonedpods\.io\/managed/);
+    expect(await failureOf(asTenant(released))).toMatchObject({ code: 403 });
 
     // The controller's single update: nodeSelector + toleration + gate removal.
-    const controllerPods = env.controller.makeApiClient(CoreV1Api);
-    const updated = await controllerPods.replaceNamespacedPod({ namespace: env.namespace, name, body: released(await current()) });
+    const updated = await updatePod(env.controller, name, released);
     expect(updated.spec?.schedulingGates ?? []).toEqual([]);
     expect(updated.spec?.nodeSelector).toEqual({ [TRUSTED_NODE_LABEL]: uid });
     expect(updated.spec?.tolerations).toContainEqual({ key: dedicatedKey, operator: "Equal", value: uid, effect: "NoSchedule" });
 
     // Later ordinary updates by the tenant keep working: the toleration was already there.
-    const relabeled = await current();
-    relabeled.metadata = { ...relabeled.metadata, labels: { ...relabeled.metadata?.labels, team: "blue" } };
-    expect((await asTenant(relabeled)).metadata?.labels?.team).toBe("blue");
+    const relabeled = await asTenant((base) => ({ ...base, metadata: { ...base.metadata, labels: { ...base.metadata?.labels, team: "blue" } } }));
+    expect(relabeled.metadata?.labels?.team).toBe("blue");
   });
 
   it("deny tolerating the dedicated taint, or every taint, outside infrastructure namespaces", async () => {

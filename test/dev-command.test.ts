@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { pollUntil } from "../src/util/poll.ts";
 import { descendantsOf, isAlive } from "./support/processes.ts";
 
 const CLI = fileURLToPath(new URL("../bin/maroonedpods.js", import.meta.url));
@@ -55,6 +56,16 @@ describe("maroonedpods dev", () => {
 
     const output = execFileSync(kubectl, ["--kubeconfig", kubeconfig, "get", "nodes,crd", "-o", "name"], { encoding: "utf8" });
     expect(output).toContain("customresourcedefinition.apiextensions.k8s.io/virtualmachineinstances.kubevirt.io");
+
+    // The webhook runs in-process and is registered: a selected pod comes back gated.
+    const gate = await pollUntil(
+      "a dry-run pod to be gated",
+      () =>
+        Promise.resolve(execFileSync(kubectl, ["--kubeconfig", kubeconfig, "run", "gated", "--image=registry.example/app:1", "--labels=maroonedpods.io/maroon=true",
+          "--dry-run=server", "-o", "jsonpath={.spec.schedulingGates[*].name}"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }) || undefined),
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(gate).toBe("maroonedpods.io/vm-node");
 
     const pid = child.pid ?? -1;
     const descendants = descendantsOf(pid);

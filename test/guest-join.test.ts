@@ -53,6 +53,25 @@ describe("a simulated guest joins through the bootstrap-token and CSR path", () 
     const signed = csrs.items.filter((c) => c.spec.username?.startsWith("system:bootstrap:") && c.status?.certificate);
     expect(signed.length).toBeGreaterThan(0);
     expect(signed.every((c) => c.status?.conditions?.some((cond) => cond.type === "Approved"))).toBe(true);
+
+    // The real scheduler places a pod that tolerates the node's taint, and kwok runs it as the guest's kubelet.
+    await pollUntil("the namespace's default ServiceAccount", async () => (await core.readNamespacedServiceAccount({ namespace, name: "default" })).metadata?.name, { timeoutMs: 30_000 });
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: "workload" },
+        spec: {
+          nodeSelector: { "kubernetes.io/hostname": nodeName },
+          tolerations: [{ key: "maroonedpods.io/dedicated", operator: "Equal", value: podUid, effect: "NoSchedule" }],
+          containers: [{ name: "main", image: "registry.example/app:1" }],
+        },
+      },
+    });
+    const running = await pollUntil("the workload pod Running", async () => {
+      const pod = await core.readNamespacedPod({ namespace, name: "workload" });
+      return pod.status?.phase === "Running" ? pod : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(running.spec?.nodeName).toBe(nodeName);
   });
 
   it("user data inline in the VMI works the same way", async () => {

@@ -2,7 +2,9 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ensureControlPlaneBinaries } from "../devcluster/binaries.ts";
 import { startControlPlane } from "../devcluster/control-plane.ts";
+import { startDevAdmission } from "../devcluster/admission.ts";
 import { startDevEnvironment } from "../devcluster/environment.ts";
+import { DEFAULT_ADMISSION_SETTINGS } from "../../webhook/settings.ts";
 import { CONTROL_PLANE_VERSIONS, defaultCacheRoot } from "../devcluster/versions.ts";
 import { parseDurationMs, type Command } from "./command.ts";
 import { createCliLogger, LOGGING_OPTIONS } from "./logger.ts";
@@ -15,7 +17,7 @@ export const devCommand: Command = {
   summary: "run a local development cluster with the KubeVirt simulator",
   description:
     "Run a local development cluster: a real etcd, kube-apiserver, kube-scheduler and kube-controller-manager, " +
-    "kwok for simulated kubelets, and the KubeVirt simulator. Runs until SIGINT/SIGTERM, then removes everything it started.",
+    "kwok for simulated kubelets, the KubeVirt simulator, and the admission webhook with its policies. Runs until SIGINT/SIGTERM, then removes everything it started.",
   options: {
     "kubeconfig-out": { type: "string", default: ".maroonedpods/kubeconfig", valueName: "PATH", description: "where to write the admin kubeconfig" },
     "vm-boot-delay": { type: "string", default: "15s", valueName: "DURATION", description: "simulated guest boot time from VMI Running to node join" },
@@ -33,6 +35,7 @@ export const devCommand: Command = {
     const controlPlane = await startControlPlane({ binaries, logger, nodeMonitorGracePeriodSeconds: NODE_MONITOR_GRACE_SECONDS });
     logger.info({ workDir: controlPlane.workDir }, "control plane up; component logs are under the work directory until shutdown");
     let environment;
+    let webhook;
     try {
       environment = await startDevEnvironment({
         cluster: { server: controlPlane.server, caPem: controlPlane.caPem, kubeconfigPath: controlPlane.adminKubeconfigPath, kubeConfig: controlPlane.kubeConfig },
@@ -42,9 +45,12 @@ export const devCommand: Command = {
         simulator: { phaseDelayMs, bootDelayMs },
         nodeLeaseDurationSeconds: NODE_MONITOR_GRACE_SECONDS / 2,
       });
+      logger.info({ component: "webhook" }, "starting the admission webhook and registering it with the policies");
+      webhook = await startDevAdmission({ kubeConfig: controlPlane.kubeConfig, settings: DEFAULT_ADMISSION_SETTINGS, workDir: controlPlane.workDir, logger });
       await mkdir(dirname(kubeconfigOut), { recursive: true });
       await controlPlane.writeAdminKubeconfig(kubeconfigOut);
     } catch (error) {
+      await environment?.stop();
       await controlPlane.stop();
       throw error;
     }
@@ -52,6 +58,7 @@ export const devCommand: Command = {
     process.stdout.write(`maroonedpods dev: ready in ${seconds}s; Kubernetes ${CONTROL_PLANE_VERSIONS.kubernetes} at ${controlPlane.server}; kubectl --kubeconfig ${kubeconfigOut} get nodes\n`);
 
     await untilSignal(logger);
+    await webhook.stop();
     await environment.stop();
     await controlPlane.stop();
     logger.info("stopped");

@@ -1,0 +1,59 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { applyObjects } from "../kube/apply.ts";
+import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
+import { MUTATE_PODS_PATH } from "../../webhook/handler.ts";
+import { mutatingWebhookConfiguration, validatingAdmissionPolicies } from "../../webhook/manifests.ts";
+import { startWebhook, type RunningWebhook } from "../../webhook/server.ts";
+import type { AdmissionSettings } from "../../webhook/settings.ts";
+import { freeLoopbackPort } from "./ports.ts";
+
+const FIELD_MANAGER = "maroonedpods-devcluster";
+
+/** A serving certificate for a webhook on 127.0.0.1, written where the webhook reads it. */
+export async function writeLoopbackServingCertificate(dir: string): Promise<{ caPem: string; certFile: string; keyFile: string }> {
+  const ca = await createCertificateAuthority("maroonedpods-dev-webhook-ca", 365);
+  const serving = await issueCertificate(ca, { commonName: "127.0.0.1", ipAddresses: ["127.0.0.1"], usage: "server", validForDays: 365 });
+  const certFile = join(dir, "webhook-tls.crt");
+  const keyFile = join(dir, "webhook-tls.key");
+  await writeFile(certFile, serving.certPem, { mode: 0o600 });
+  await writeFile(keyFile, serving.keyPem, { mode: 0o600 });
+  return { caPem: ca.certPem, certFile, keyFile };
+}
+
+/** Registers a webhook reached by URL, the four policies, and the RuntimeClass that selects pods. */
+export async function registerAdmission(kubeConfig: KubeConfig, settings: AdmissionSettings, webhook: { url: string; caPem: string }): Promise<void> {
+  await applyObjects(
+    kubeConfig,
+    [
+      mutatingWebhookConfiguration(settings, { url: webhook.url, caBundle: Buffer.from(webhook.caPem).toString("base64") }),
+      ...validatingAdmissionPolicies(settings),
+      { apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: settings.runtimeClassName }, handler: "runc" },
+    ],
+    FIELD_MANAGER,
+  );
+}
+
+/** The webhook in-process on a loopback port, registered with the cluster; for `maroonedpods dev`. */
+export async function startDevAdmission(options: { kubeConfig: KubeConfig; settings: AdmissionSettings; workDir: string; logger: Logger }): Promise<RunningWebhook> {
+  const tls = await writeLoopbackServingCertificate(options.workDir);
+  const webhook = await startWebhook({
+    settings: options.settings,
+    tls,
+    host: "127.0.0.1",
+    port: await freeLoopbackPort(),
+    opsHost: "127.0.0.1",
+    opsPort: 0,
+    certReloadIntervalMs: 10_000,
+    logger: options.logger.child({ component: "webhook" }),
+  });
+  try {
+    await registerAdmission(options.kubeConfig, options.settings, { url: `https://127.0.0.1:${webhook.port}${MUTATE_PODS_PATH}`, caPem: tls.caPem });
+  } catch (error) {
+    await webhook.stop();
+    throw error;
+  }
+  return webhook;
+}
