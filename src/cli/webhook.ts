@@ -2,7 +2,7 @@ import { DEFAULT_ADMISSION_SETTINGS, validateAdmissionSettings, type AdmissionSe
 import { startWebhook } from "../../webhook/server.ts";
 import { parseDurationMs, UsageError, type Command } from "./command.ts";
 import { createCliLogger, LOGGING_OPTIONS } from "./logger.ts";
-import { untilSignal } from "./signals.ts";
+import { untilSignal } from "../util/signals.ts";
 
 function parsePort(flag: string, text: string): number {
   const port = Number(text);

@@ -1,0 +1,56 @@
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Logger } from "pino";
+import { DEFAULT_ADMISSION_SETTINGS } from "../../webhook/settings.ts";
+import { untilSignal } from "../util/signals.ts";
+import { startDevAdmission } from "./admission.ts";
+import { ensureControlPlaneBinaries } from "./binaries.ts";
+import { startControlPlane } from "./control-plane.ts";
+import { startDevEnvironment } from "./environment.ts";
+import { CONTROL_PLANE_VERSIONS, defaultCacheRoot } from "./versions.ts";
+
+const NODE_MONITOR_GRACE_SECONDS = 20;
+
+export interface DevSessionOptions {
+  readonly bootDelayMs: number;
+  readonly phaseDelayMs: number;
+  readonly kubeconfigOut: string;
+  readonly logger: Logger;
+}
+
+/** `maroonedpods dev`: everything up, one ready line, then wait for a signal and tear it all down. */
+export async function runDevSession(options: DevSessionOptions): Promise<void> {
+  const { logger, kubeconfigOut } = options;
+  const started = Date.now();
+  const binaries = await ensureControlPlaneBinaries({ cacheRoot: defaultCacheRoot(process.env), versions: CONTROL_PLANE_VERSIONS, logger });
+  const controlPlane = await startControlPlane({ binaries, logger, nodeMonitorGracePeriodSeconds: NODE_MONITOR_GRACE_SECONDS });
+  logger.info({ workDir: controlPlane.workDir }, "control plane up; component logs are under the work directory until shutdown");
+  let environment;
+  let webhook;
+  try {
+    environment = await startDevEnvironment({
+      cluster: { server: controlPlane.server, caPem: controlPlane.caPem, kubeconfigPath: controlPlane.adminKubeconfigPath, kubeConfig: controlPlane.kubeConfig },
+      kwokBinary: binaries.kwok,
+      logDir: join(controlPlane.workDir, "logs"),
+      logger,
+      simulator: { phaseDelayMs: options.phaseDelayMs, bootDelayMs: options.bootDelayMs },
+      nodeLeaseDurationSeconds: NODE_MONITOR_GRACE_SECONDS / 2,
+    });
+    logger.info({ component: "webhook" }, "starting the admission webhook and registering it with the policies");
+    webhook = await startDevAdmission({ kubeConfig: controlPlane.kubeConfig, settings: DEFAULT_ADMISSION_SETTINGS, workDir: controlPlane.workDir, logger });
+    await mkdir(dirname(kubeconfigOut), { recursive: true });
+    await controlPlane.writeAdminKubeconfig(kubeconfigOut);
+  } catch (error) {
+    await environment?.stop();
+    await controlPlane.stop();
+    throw error;
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(`maroonedpods dev: ready in ${seconds}s; Kubernetes ${CONTROL_PLANE_VERSIONS.kubernetes} at ${controlPlane.server}; kubectl --kubeconfig ${kubeconfigOut} get nodes\n`);
+
+  await untilSignal(logger);
+  await webhook.stop();
+  await environment.stop();
+  await controlPlane.stop();
+  logger.info("stopped");
+}
