@@ -3,4 +3,12 @@ export const METRIC_NAMES = {
   webhookRequests: "maroonedpods_webhook_admission_requests_total",
   webhookDuration: "maroonedpods_webhook_admission_duration_seconds",
   webhookCertificateReloads: "maroonedpods_webhook_certificate_reloads_total",
+  phaseDuration: "maroonedpods_phase_duration_seconds",
+  reconcileErrors: "maroonedpods_reconcile_errors_total",
+  reconcileDuration: "maroonedpods_reconcile_duration_seconds",
+  queueDepth: "maroonedpods_workqueue_depth",
+  vms: "maroonedpods_vms",
+  teardowns: "maroonedpods_teardowns_total",
+  orphansRemoved: "maroonedpods_orphans_removed_total",
+  isLeader: "maroonedpods_leader",
 } as const;

@@ -31,3 +31,5 @@ export const DEFAULT_VM_NAMESPACE = "maroonedpods-vms";
 export const DEFAULT_CONTROLLER_SERVICE_ACCOUNT = "maroonedpods-controller";
 export const DEFAULT_WEBHOOK_SERVICE_ACCOUNT = "maroonedpods-webhook";
 export const WEBHOOK_SERVICE_NAME = "maroonedpods-webhook";
+/** The group kubeadm puts its default node bootstrap tokens in; the controller's tokens use it by default. */
+export const KUBEADM_NODE_BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token";

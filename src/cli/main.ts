@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { commandHelp, UsageError, type Command } from "./command.ts";
+import { controllerCommand } from "./controller.ts";
 import { devCommand } from "./dev.ts";
 import { webhookCommand } from "./webhook.ts";
 
 const PROGRAM = "maroonedpods";
-const COMMANDS: readonly Command[] = [devCommand, webhookCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, webhookCommand, devCommand];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

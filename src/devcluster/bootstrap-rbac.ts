@@ -1,7 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
 
-/** The group kubeadm puts its default node bootstrap tokens in. */
-export const KUBEADM_NODE_BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token";
 
 function clusterRoleBinding(name: string, clusterRole: string, subject: { kind: "Group" | "User"; name: string }): KubernetesObject {
   return {

@@ -2,6 +2,9 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { DEFAULT_ADMISSION_SETTINGS } from "../../webhook/settings.ts";
+import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE } from "../api/names.ts";
+import { serviceAccountKubeConfig } from "./service-account.ts";
+import { startController } from "../controller/runtime.ts";
 import { untilSignal } from "../util/signals.ts";
 import { startDevAdmission } from "./admission.ts";
 import { ensureControlPlaneBinaries } from "./binaries.ts";
@@ -27,6 +30,7 @@ export async function runDevSession(options: DevSessionOptions): Promise<void> {
   logger.info({ workDir: controlPlane.workDir }, "control plane up; component logs are under the work directory until shutdown");
   let environment;
   let webhook;
+  let controller;
   try {
     environment = await startDevEnvironment({
       cluster: { server: controlPlane.server, caPem: controlPlane.caPem, kubeconfigPath: controlPlane.adminKubeconfigPath, kubeConfig: controlPlane.kubeConfig },
@@ -38,9 +42,23 @@ export async function runDevSession(options: DevSessionOptions): Promise<void> {
     });
     logger.info({ component: "webhook" }, "starting the admission webhook and registering it with the policies");
     webhook = await startDevAdmission({ kubeConfig: controlPlane.kubeConfig, settings: DEFAULT_ADMISSION_SETTINGS, workDir: controlPlane.workDir, logger });
+    logger.info({ component: "controller" }, "starting the controller");
+    controller = await startController({
+      // As its deployed ServiceAccount: the policies trust that identity only, and RBAC is what deploy/ grants.
+      kubeConfig: await serviceAccountKubeConfig(controlPlane.kubeConfig, { namespace: DEFAULT_SYSTEM_NAMESPACE, name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT }),
+      logger: logger.child({ component: "controller" }),
+      namespace: DEFAULT_SYSTEM_NAMESPACE,
+      identity: "dev",
+      leaderElection: false,
+      workers: 4,
+      opsHost: "127.0.0.1",
+      opsPort: 0,
+      orphanSweepIntervalMs: 60_000,
+    });
     await mkdir(dirname(kubeconfigOut), { recursive: true });
     await controlPlane.writeAdminKubeconfig(kubeconfigOut);
   } catch (error) {
+    await webhook?.stop();
     await environment?.stop();
     await controlPlane.stop();
     throw error;
@@ -49,6 +67,7 @@ export async function runDevSession(options: DevSessionOptions): Promise<void> {
   process.stdout.write(`maroonedpods dev: ready in ${seconds}s; Kubernetes ${CONTROL_PLANE_VERSIONS.kubernetes} at ${controlPlane.server}; kubectl --kubeconfig ${kubeconfigOut} get nodes\n`);
 
   await untilSignal(logger);
+  await controller.stop();
   await webhook.stop();
   await environment.stop();
   await controlPlane.stop();

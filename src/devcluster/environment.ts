@@ -5,6 +5,7 @@ import { applyObjects } from "../kube/apply.ts";
 import { startKubevirtSimulator, type KubevirtSimulator, type SimulatorOptions } from "../simulator/simulator.ts";
 import { kubeadmBootstrapObjects } from "./bootstrap-rbac.ts";
 import { startKwok, type Kwok } from "./kwok.ts";
+import { installProjectResources } from "./project-resources.ts";
 
 const FIELD_MANAGER = "maroonedpods-devcluster";
 
@@ -24,8 +25,8 @@ export interface DevEnvironment {
 
 /**
  * What every dev or test cluster gets on top of its API server: the kubeadm
- * bootstrap-token RBAC, kwok as the kubelet of simulated guests, and the
- * KubeVirt simulator. Stops what it started if any part fails.
+ * bootstrap-token RBAC, the project's CRDs and namespaces, kwok as the kubelet
+ * of simulated guests, and the KubeVirt simulator. Stops what it started if any part fails.
  */
 export async function startDevEnvironment(options: {
   cluster: ClusterConnection;
@@ -38,6 +39,7 @@ export async function startDevEnvironment(options: {
   const { cluster, logger } = options;
   await mkdir(options.logDir, { recursive: true });
   await applyObjects(cluster.kubeConfig, kubeadmBootstrapObjects({ server: cluster.server, caPem: cluster.caPem }), FIELD_MANAGER);
+  await installProjectResources(cluster.kubeConfig);
   const kwok: Kwok = await startKwok({
     binary: options.kwokBinary,
     kubeconfigPath: cluster.kubeconfigPath,

@@ -94,13 +94,19 @@ export function kubeletKubeConfig(joinInfo: JoinInfo, credentials: KubeletCreden
   });
 }
 
-/** Registers the Node as its own kubelet would, so NodeRestriction applies to every field it sets. */
+/**
+ * Registers the Node as its own kubelet would (status included at create, as a
+ * kubelet does), so NodeRestriction applies to every field it sets. Only then
+ * is the node handed to kwok, so kwok initialises a node whose addresses and
+ * capacity are already in place.
+ */
 export async function registerNode(
   kubelet: KubeConfig,
   joinInfo: JoinInfo,
   guest: { ip: string; resources: GuestResources },
 ): Promise<V1Node> {
   const core = kubelet.makeApiClient(CoreV1Api);
+  const capacity = { cpu: guest.resources.cpu, memory: guest.resources.memory, pods: "110" };
   const node: V1Node = {
     apiVersion: "v1",
     kind: "Node",
@@ -111,41 +117,35 @@ export async function registerNode(
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
         ...joinInfo.labels,
-        // The simulated guest's kubelet is kwok: this hands the node to it.
-        [KWOK_MANAGED_LABEL]: KWOK_MANAGED_VALUE,
       },
       annotations: { "node.alpha.kubernetes.io/ttl": "0" },
     },
     spec: { taints: joinInfo.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })) },
-  };
-  await core.createNode({ body: node });
-  const capacity = { cpu: guest.resources.cpu, memory: guest.resources.memory, pods: "110" };
-  return core.patchNodeStatus(
-    {
-      name: joinInfo.node_name,
-      body: {
-        status: {
-          addresses: [
-            { type: "InternalIP", address: guest.ip },
-            { type: "Hostname", address: joinInfo.node_name },
-          ],
-          capacity,
-          allocatable: capacity,
-          nodeInfo: {
-            architecture: "amd64",
-            operatingSystem: "linux",
-            osImage: "MaroonedPods simulated guest",
-            kernelVersion: "simulated",
-            containerRuntimeVersion: "kwok://simulated",
-            kubeletVersion: "simulated",
-            kubeProxyVersion: "",
-            bootID: randomBytes(16).toString("hex"),
-            machineID: randomBytes(16).toString("hex"),
-            systemUUID: randomBytes(16).toString("hex"),
-          },
-        },
+    status: {
+      addresses: [
+        { type: "InternalIP", address: guest.ip },
+        { type: "Hostname", address: joinInfo.node_name },
+      ],
+      capacity,
+      allocatable: capacity,
+      nodeInfo: {
+        architecture: "amd64",
+        operatingSystem: "linux",
+        osImage: "MaroonedPods simulated guest",
+        kernelVersion: "simulated",
+        containerRuntimeVersion: "kwok://simulated",
+        kubeletVersion: "simulated",
+        kubeProxyVersion: "",
+        bootID: randomBytes(16).toString("hex"),
+        machineID: randomBytes(16).toString("hex"),
+        systemUUID: randomBytes(16).toString("hex"),
       },
     },
+  };
+  await core.createNode({ body: node });
+  // The simulated guest's kubelet is kwok: this label hands the node to it.
+  return core.patchNode(
+    { name: joinInfo.node_name, body: { metadata: { labels: { [KWOK_MANAGED_LABEL]: KWOK_MANAGED_VALUE } } } },
     setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
   );
 }

@@ -3,7 +3,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node } from "@kubernete
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { inject } from "vitest";
 import { stringify } from "yaml";
-import { KUBEADM_NODE_BOOTSTRAP_GROUP } from "../../src/devcluster/bootstrap-rbac.ts";
+import { KUBEADM_NODE_BOOTSTRAP_GROUP } from "../../src/api/names.ts";
 import { JOIN_INFO_PATH, type JoinInfo } from "../../src/joininfo/join-info.ts";
 import { publicKeyPinOf } from "../../src/pki/certificates.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/simulator/constants.ts";

@@ -1,0 +1,139 @@
+import type { V1Secret } from "@kubernetes/client-node";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+import { stringify } from "yaml";
+import { MANAGED_BY, OWNED_LABELS, POD_NAME_ANNOTATION } from "../api/conditions.ts";
+import { dedicatedTaintKey, NODE_POD_UID_LABEL, NODE_VM_LABEL } from "../api/names.ts";
+import { JOIN_INFO_PATH, JOIN_INFO_VERSION, type JoinInfo } from "../joininfo/join-info.ts";
+import { formatCpuMillis, formatMemoryBytes } from "../kube/quantity.ts";
+import { VMI_GROUP, VMI_VERSION } from "../simulator/constants.ts";
+import type { ControllerConfig } from "./config.ts";
+
+/** What the launch phase builds everything from. */
+export interface PodIdentity {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface BootstrapToken {
+  readonly id: string;
+  readonly secret: string;
+}
+
+export const USER_DATA_SECRET_KEY = "userdata";
+
+/** VM name = node name: the pod UID is unique across namespaces and keeps it a DNS label. */
+export const vmNameFor = (config: ControllerConfig, podUid: string): string => `${config.nodeNamePrefix}${podUid.toLowerCase()}`;
+export const userDataSecretNameFor = (vmName: string): string => `${vmName}-cloud-init`;
+export const tokenSecretNameFor = (tokenId: string): string => `bootstrap-token-${tokenId}`;
+export const tokenString = (token: BootstrapToken): string => `${token.id}.${token.secret}`;
+
+const TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A bootstrap token from a source of random bytes (injected so tests are deterministic). */
+export function mintToken(randomBytes: (n: number) => Uint8Array): BootstrapToken {
+  const draw = (length: number) => Array.from(randomBytes(length), (b) => TOKEN_ALPHABET[b % TOKEN_ALPHABET.length]).join("");
+  return { id: draw(6), secret: draw(16) };
+}
+
+export function ownedLabels(pod: PodIdentity): Record<string, string> {
+  return { [OWNED_LABELS.podUid]: pod.uid, [OWNED_LABELS.podNamespace]: pod.namespace, [OWNED_LABELS.component]: MANAGED_BY };
+}
+
+const ownedMetadata = (pod: PodIdentity, name: string, namespace: string) => ({
+  name,
+  namespace,
+  labels: ownedLabels(pod),
+  annotations: { [POD_NAME_ANNOTATION]: pod.name },
+});
+
+/** A kubeadm-format bootstrap token Secret; the API server authenticates it as the configured groups. */
+export function tokenSecret(pod: PodIdentity, token: BootstrapToken, config: ControllerConfig, now: number): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: ownedMetadata(pod, tokenSecretNameFor(token.id), "kube-system"),
+    type: "bootstrap.kubernetes.io/token",
+    stringData: {
+      "token-id": token.id,
+      "token-secret": token.secret,
+      expiration: new Date(now + config.bootstrapTokenTtlMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      "usage-bootstrap-authentication": "true",
+      "usage-bootstrap-signing": "true",
+      "auth-extra-groups": config.bootstrapTokenGroups.join(","),
+      description: `MaroonedPods node join for pod ${pod.namespace}/${pod.name}`,
+    },
+  };
+}
+
+export function joinInfoFor(pod: PodIdentity, vmName: string, token: BootstrapToken, config: ControllerConfig, caCertHash: string): JoinInfo {
+  return {
+    version: JOIN_INFO_VERSION,
+    join_method: config.joinMethod,
+    server_url: config.apiServerEndpoint,
+    token: tokenString(token),
+    ca_cert_hash: caCertHash,
+    node_name: vmName,
+    pod_uid: pod.uid,
+    taint_key: config.taintKeyPrefix,
+    labels: { [NODE_POD_UID_LABEL]: pod.uid, [NODE_VM_LABEL]: vmName },
+    taints: [{ key: dedicatedTaintKey(config.taintKeyPrefix), value: pod.uid, effect: "NoSchedule" }],
+  };
+}
+
+/** `#cloud-config` from a YAML library: no value is ever spliced into a shell script. */
+export function renderCloudConfig(joinInfo: JoinInfo): string {
+  const document = { write_files: [{ path: JOIN_INFO_PATH, permissions: "0600", owner: "root:root", content: stringify(joinInfo) }] };
+  return `#cloud-config\n${stringify(document)}`;
+}
+
+/** The user data lives in a Secret in the VM namespace: it carries the token, and virt-api caps inline data at 2048 bytes. */
+export function userDataSecret(pod: PodIdentity, vmName: string, config: ControllerConfig, cloudConfig: string): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: ownedMetadata(pod, userDataSecretNameFor(vmName), config.vmNamespace),
+    type: "Opaque",
+    stringData: { [USER_DATA_SECRET_KEY]: cloudConfig },
+  };
+}
+
+export function virtualMachineInstance(pod: PodIdentity, vmName: string, config: ControllerConfig, size: { cpuMillis: number; memoryBytes: number; guestCpus: number }): V1VirtualMachineInstance {
+  const kernelBoot = config.kernelBoot;
+  return {
+    apiVersion: `${VMI_GROUP}/${VMI_VERSION}`,
+    kind: "VirtualMachineInstance",
+    metadata: ownedMetadata(pod, vmName, config.vmNamespace),
+    spec: {
+      hostname: vmName,
+      domain: {
+        cpu: { cores: size.guestCpus },
+        memory: { guest: formatMemoryBytes(size.memoryBytes) },
+        resources: { requests: { cpu: formatCpuMillis(size.cpuMillis), memory: formatMemoryBytes(size.memoryBytes) } },
+        devices: {
+          disks: [
+            { name: "containerdisk", disk: { bus: "virtio" } },
+            { name: "cloudinitdisk", disk: { bus: "virtio" } },
+          ],
+          interfaces: [{ name: "default", masquerade: {} }],
+        },
+        ...(kernelBoot
+          ? {
+              firmware: {
+                kernelBoot: {
+                  kernelArgs: kernelBoot.kernelArgs,
+                  container: { image: config.nodeImage, kernelPath: kernelBoot.kernelPath, initrdPath: kernelBoot.initrdPath },
+                },
+              },
+            }
+          : {}),
+      },
+      networks: [{ name: "default", pod: {} }],
+      terminationGracePeriodSeconds: 0,
+      volumes: [
+        { name: "containerdisk", containerDisk: { image: config.nodeImage } },
+        { name: "cloudinitdisk", cloudInitNoCloud: { secretRef: { name: userDataSecretNameFor(vmName) } } },
+      ],
+    },
+  };
+}

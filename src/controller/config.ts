@@ -1,0 +1,152 @@
+import { DEFAULT_NODE_NAME_PREFIX, DEFAULT_TAINT_KEY_PREFIX, DEFAULT_VM_NAMESPACE, KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
+import { JOIN_METHODS, type JoinMethod } from "../joininfo/join-info.ts";
+import { parseCpuMillis, parseMemoryBytes } from "../kube/quantity.ts";
+import type { VmSizingConfig } from "./sizing.ts";
+
+export const CONFIG_GROUP = "maroonedpods.io";
+export const CONFIG_VERSION = "v1alpha1";
+export const CONFIG_PLURAL = "maroonedpodsconfigs";
+export const CONFIG_KIND = "MaroonedPodsConfig";
+/** The one object the controller reads; others are ignored (and the CRD rejects them). */
+export const CONFIG_NAME = "default";
+
+export interface KernelBoot {
+  readonly kernelPath: string;
+  readonly initrdPath: string;
+  readonly kernelArgs: string;
+}
+
+/** The configuration every phase decides with: parsed, validated, defaulted. */
+export interface ControllerConfig {
+  readonly nodeImage: string;
+  readonly warmPoolSize: number;
+  readonly sizing: VmSizingConfig;
+  readonly kernelBoot: KernelBoot | undefined;
+  readonly taintKeyPrefix: string;
+  readonly joinMethod: JoinMethod;
+  readonly apiServerEndpoint: string;
+  readonly vmNamespace: string;
+  readonly nodeNamePrefix: string;
+  readonly registrationTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly bootstrapTokenTtlMs: number;
+  readonly bootstrapTokenGroups: readonly string[];
+}
+
+/** The spec as the CRD stores it; every field optional. */
+export interface MaroonedPodsConfigSpec {
+  nodeImage?: string;
+  warmPoolSize?: number;
+  baseVMResources?: { cpu?: string; memoryMi?: number };
+  resourceOverhead?: { cpu?: string; memory?: string };
+  maxVMResources?: { cpu?: string; memory?: string };
+  enableKernelBoot?: boolean;
+  kernelBootConfig?: { kernelPath?: string; initrdPath?: string; kernelArgs?: string };
+  nodeTaintKey?: string;
+  joinMethod?: string;
+  apiServerEndpoint?: string;
+  vmNamespace?: string;
+  nodeNamePrefix?: string;
+  registrationTimeout?: string;
+  maxAttempts?: number;
+  bootstrapTokenTTL?: string;
+  bootstrapTokenGroups?: string[];
+}
+
+export const SPEC_DEFAULTS = {
+  nodeImage: "quay.io/maroonedpods/node:k3s-v1.35.4",
+  warmPoolSize: 0,
+  baseVMResources: { cpu: "1", memoryMi: 1024 },
+  resourceOverhead: { cpu: "250m", memory: "256Mi" },
+  maxVMResources: { cpu: "16", memory: "64Gi" },
+  enableKernelBoot: false,
+  kernelBootConfig: { kernelPath: "/boot/vmlinuz", initrdPath: "/boot/initramfs.img", kernelArgs: "console=ttyS0" },
+  nodeTaintKey: DEFAULT_TAINT_KEY_PREFIX,
+  joinMethod: "k3s",
+  vmNamespace: DEFAULT_VM_NAMESPACE,
+  nodeNamePrefix: DEFAULT_NODE_NAME_PREFIX,
+  registrationTimeout: "10m",
+  maxAttempts: 3,
+  bootstrapTokenTTL: "30m",
+  bootstrapTokenGroups: [KUBEADM_NODE_BOOTSTRAP_GROUP],
+} as const;
+
+/** A pod UID is 36 characters; the node name must stay a 63-character DNS label. */
+const MAX_NODE_NAME_PREFIX = 63 - 36;
+const DURATION = /^(\d+)(s|m|h)$/;
+
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text);
+  if (!match) return undefined;
+  const unit = match[2] === "s" ? 1_000 : match[2] === "m" ? 60_000 : 3_600_000;
+  return Number(match[1]) * unit;
+}
+
+type Result = { ok: true; config: ControllerConfig } | { ok: false; errors: string[] };
+
+function quantity<T>(errors: string[], field: string, parse: (q: string) => T, value: string): T {
+  try {
+    return parse(value);
+  } catch (error) {
+    errors.push(`${field}: ${(error as Error).message}`);
+    return parse("0");
+  }
+}
+
+/**
+ * The spec of the `default` MaroonedPodsConfig (or undefined when there is
+ * none) resolved against the defaults; every problem is reported with its field.
+ */
+export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults: { apiServerEndpoint: string }): Result {
+  const s = spec ?? {};
+  const errors: string[] = [];
+  const base = { ...SPEC_DEFAULTS.baseVMResources, ...s.baseVMResources };
+  const overhead = { ...SPEC_DEFAULTS.resourceOverhead, ...s.resourceOverhead };
+  const max = { ...SPEC_DEFAULTS.maxVMResources, ...s.maxVMResources };
+  const kernel = { ...SPEC_DEFAULTS.kernelBootConfig, ...s.kernelBootConfig };
+  const joinMethod = s.joinMethod ?? SPEC_DEFAULTS.joinMethod;
+  const prefix = s.nodeNamePrefix ?? SPEC_DEFAULTS.nodeNamePrefix;
+  const registrationTimeoutMs = parseDuration(s.registrationTimeout ?? SPEC_DEFAULTS.registrationTimeout);
+  const bootstrapTokenTtlMs = parseDuration(s.bootstrapTokenTTL ?? SPEC_DEFAULTS.bootstrapTokenTTL);
+  const maxAttempts = s.maxAttempts ?? SPEC_DEFAULTS.maxAttempts;
+  const warmPoolSize = s.warmPoolSize ?? SPEC_DEFAULTS.warmPoolSize;
+  const apiServerEndpoint = s.apiServerEndpoint ?? defaults.apiServerEndpoint;
+
+  if (!(JOIN_METHODS as readonly string[]).includes(joinMethod)) errors.push(`joinMethod: must be one of ${JOIN_METHODS.join(", ")}`);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$/.test(prefix) || prefix.length > MAX_NODE_NAME_PREFIX) {
+    errors.push(`nodeNamePrefix: must be lowercase letters, digits and '-', at most ${MAX_NODE_NAME_PREFIX} characters`);
+  }
+  if (registrationTimeoutMs === undefined || registrationTimeoutMs <= 0) errors.push("registrationTimeout: must be a positive duration like 10m");
+  if (bootstrapTokenTtlMs === undefined || bootstrapTokenTtlMs <= 0) errors.push("bootstrapTokenTTL: must be a positive duration like 30m");
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) errors.push("maxAttempts: must be an integer >= 1");
+  if (!Number.isInteger(warmPoolSize) || warmPoolSize < 0) errors.push("warmPoolSize: must be an integer >= 0");
+  if (!Number.isInteger(base.memoryMi) || base.memoryMi <= 0) errors.push("baseVMResources.memoryMi: must be a positive integer");
+  if (!/^https:\/\/[^\s/]+$/.test(apiServerEndpoint)) errors.push("apiServerEndpoint: must be an https:// URL with no path");
+  const sizing: VmSizingConfig = {
+    base: { cpuMillis: quantity(errors, "baseVMResources.cpu", parseCpuMillis, base.cpu), memoryBytes: base.memoryMi * 1024 * 1024 },
+    overhead: { cpuMillis: quantity(errors, "resourceOverhead.cpu", parseCpuMillis, overhead.cpu), memoryBytes: quantity(errors, "resourceOverhead.memory", parseMemoryBytes, overhead.memory) },
+    max: { cpuMillis: quantity(errors, "maxVMResources.cpu", parseCpuMillis, max.cpu), memoryBytes: quantity(errors, "maxVMResources.memory", parseMemoryBytes, max.memory) },
+  };
+  if (sizing.base.cpuMillis > sizing.max.cpuMillis || sizing.base.memoryBytes > sizing.max.memoryBytes) errors.push("baseVMResources: must not exceed maxVMResources");
+  const enableKernelBoot = s.enableKernelBoot ?? SPEC_DEFAULTS.enableKernelBoot;
+  if (enableKernelBoot && !kernel.kernelPath && !kernel.initrdPath) errors.push("kernelBootConfig: needs kernelPath or initrdPath when enableKernelBoot is true");
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      nodeImage: s.nodeImage ?? SPEC_DEFAULTS.nodeImage,
+      warmPoolSize,
+      sizing,
+      kernelBoot: enableKernelBoot ? kernel : undefined,
+      taintKeyPrefix: s.nodeTaintKey ?? SPEC_DEFAULTS.nodeTaintKey,
+      joinMethod: joinMethod as JoinMethod,
+      apiServerEndpoint,
+      vmNamespace: s.vmNamespace ?? SPEC_DEFAULTS.vmNamespace,
+      nodeNamePrefix: prefix,
+      registrationTimeoutMs: registrationTimeoutMs ?? 0,
+      maxAttempts,
+      bootstrapTokenTtlMs: bootstrapTokenTtlMs ?? 0,
+      bootstrapTokenGroups: s.bootstrapTokenGroups ?? SPEC_DEFAULTS.bootstrapTokenGroups,
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../api/conditions.ts";
+import {
+  joinInfoFor,
+  mintToken,
+  renderCloudConfig,
+  tokenSecret,
+  userDataSecret,
+  virtualMachineInstance,
+  type BootstrapToken,
+  type PodIdentity,
+} from "./artifacts.ts";
+import { attemptsOf, conditionOf, conditionSince, isGated, setConditionIfChanged, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { sizeVm } from "./sizing.ts";
+
+const RETRY_BACKOFF_BASE_MS = 1_000;
+
+/** The token already minted for this pod, read back from its Secret, so a restarted controller reuses it. */
+function existingToken(o: Observed): BootstrapToken | undefined {
+  for (const secret of o.tokens) {
+    const data = secret.data ?? {};
+    const id = data["token-id"];
+    const value = data["token-secret"];
+    if (id && value) return { id: Buffer.from(id, "base64").toString("utf8"), secret: Buffer.from(value, "base64").toString("utf8") };
+  }
+  return undefined;
+}
+
+/**
+ * Launch: mint a bootstrap token, render the join info into a user-data
+ * Secret, create the VMI. Each create is idempotent (AlreadyExists is success),
+ * so a crash between them is repaired by the next reconcile.
+ */
+export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array): PhaseResult | undefined {
+  if (!isGated(o.pod) || o.vmi) return undefined;
+  const launched = conditionOf(o.pod, POD_CONDITIONS.VMLaunched);
+  if (launched?.status === "True" || launched?.reason === REASONS.AttemptsExhausted || launched?.reason === REASONS.VMSizeExceedsMaximum) return undefined;
+
+  const attempts = attemptsOf(o.pod);
+  if (attempts > 0) {
+    const readyAt = (conditionSince(o.pod, POD_CONDITIONS.VMLaunched) ?? 0) + RETRY_BACKOFF_BASE_MS * 2 ** (attempts - 1);
+    if (o.now < readyAt) return { actions: [], requeueAfterMs: readyAt - o.now };
+  }
+  // The previous attempt's node must be gone before its name is reused. On a first
+  // attempt a node with this name is not ours: registration will refuse to trust it.
+  if (o.node && attempts > 0) return { actions: [{ kind: "deleteNode", name: o.vmName }] };
+
+  const size = sizeVm(o.pod, o.config.sizing);
+  if (!size.ok) {
+    const condition = { type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.VMSizeExceedsMaximum, message: size.reason } as const;
+    return { actions: [...setConditionIfChanged(o.pod, condition), { kind: "event", on: "pod", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: size.reason }] };
+  }
+
+  const pod: PodIdentity = { uid: o.pod.metadata?.uid ?? "", namespace: o.pod.metadata?.namespace ?? "", name: o.pod.metadata?.name ?? "" };
+  const actions: Action[] = [];
+  let token = existingToken(o);
+  if (!token) {
+    token = mintToken(randomBytes);
+    actions.push({ kind: "createSecret", secret: tokenSecret(pod, token, o.config, o.now) });
+    // User data from an earlier token would carry a token that no longer exists.
+    if (o.userDataSecret) actions.push({ kind: "deleteSecret", namespace: o.config.vmNamespace, name: o.userDataSecret.metadata?.name ?? "" });
+  }
+  if (!o.userDataSecret || actions.length > 0) {
+    const cloudConfig = renderCloudConfig(joinInfoFor(pod, o.vmName, token, o.config, o.caCertHash));
+    actions.push({ kind: "createSecret", secret: userDataSecret(pod, o.vmName, o.config, cloudConfig) });
+  }
+  const message = `VM ${o.vmName} created (attempt ${attempts + 1} of ${o.config.maxAttempts})`;
+  actions.push(
+    { kind: "createVmi", vmi: virtualMachineInstance(pod, o.vmName, o.config, size) },
+    { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.vm]: o.vmName, [POD_ANNOTATIONS.attempts]: String(attempts + 1) } },
+    { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message } },
+    { kind: "event", on: "pod", type: "Normal", reason: REASONS.VMCreated, message },
+  );
+  return { actions };
+}

@@ -1,0 +1,45 @@
+import { POD_CONDITIONS, REASONS, type Reason } from "../api/conditions.ts";
+import { attemptsOf, conditionOf, conditionSince, isGated, type Observed, type PhaseResult } from "./observed.ts";
+import { deleteEverything } from "./teardown.ts";
+import { isTrusted } from "./registration.ts";
+
+/** Why the VM for a waiting pod must be replaced, or undefined when it is healthy or still in time. */
+export function replacementReason(o: Observed): { reason: Reason; message: string } | undefined {
+  const launched = conditionOf(o.pod, POD_CONDITIONS.VMLaunched);
+  if (launched?.status !== "True") return undefined;
+  if (!o.vmi) return { reason: REASONS.VMDisappeared, message: `VM ${o.vmName} disappeared` };
+  if (o.vmi.status?.phase === "Failed") return { reason: REASONS.VMFailed, message: `VM ${o.vmName} failed` };
+  const since = conditionSince(o.pod, POD_CONDITIONS.VMLaunched) ?? o.now;
+  if (!isTrusted(o) && o.now - since > o.config.registrationTimeoutMs) {
+    return { reason: REASONS.RegistrationTimedOut, message: `no verified node for VM ${o.vmName} within ${o.config.registrationTimeoutMs / 1000}s` };
+  }
+  return undefined;
+}
+
+/**
+ * Liveness: a VM that failed, vanished or never produced a verified node is
+ * deleted; launch then replaces it, with backoff, up to maxAttempts. After the
+ * last attempt the pod stays gated with VMLaunched False and a Warning.
+ */
+export function decideLiveness(o: Observed): PhaseResult | undefined {
+  if (!isGated(o.pod)) return undefined;
+  const problem = replacementReason(o);
+  if (problem) {
+    const exhausted = attemptsOf(o.pod) >= o.config.maxAttempts;
+    const reason = exhausted ? REASONS.AttemptsExhausted : problem.reason;
+    const message = exhausted ? `${problem.message}; gave up after ${attemptsOf(o.pod)} attempts` : `${problem.message}; replacing it`;
+    return {
+      actions: [
+        ...deleteEverything(o),
+        { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message } },
+        { kind: "event", on: "pod", type: "Warning", reason, message },
+      ],
+    };
+  }
+  // Still in time: look again when the registration deadline passes.
+  const launched = conditionSince(o.pod, POD_CONDITIONS.VMLaunched);
+  if (launched !== undefined && conditionOf(o.pod, POD_CONDITIONS.VMLaunched)?.status === "True" && !isTrusted(o)) {
+    return { actions: [], requeueAfterMs: Math.max(0, launched + o.config.registrationTimeoutMs - o.now) + 100 };
+  }
+  return undefined;
+}

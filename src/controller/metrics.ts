@@ -1,0 +1,68 @@
+import type { V1Pod } from "@kubernetes/client-node";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { METRIC_NAMES } from "../api/metric-names.ts";
+
+/** The lifecycle spans measured, named for the histogram's `phase` label. */
+export type Span = "gateToVmCreated" | "vmCreatedToNodeTrusted" | "nodeTrustedToReleased" | "gateToReleased";
+
+export interface ControllerMetrics {
+  /** A span measured from the pod's creation (when the webhook gated it). */
+  observePhase(span: Span, pod: V1Pod, now: number): void;
+  observeSince(span: Span, since: number | undefined, now: number): void;
+  reconciled(seconds: number, failed: boolean): void;
+  queueDepth(depth: number): void;
+  teardown(): void;
+  orphanRemoved(kind: string): void;
+  leader(isLeader: boolean): void;
+}
+
+export function createControllerMetrics(registry: Registry, vmsByPhase: () => Record<string, number>): ControllerMetrics {
+  const registers = [registry];
+  const phases = new Histogram({
+    name: METRIC_NAMES.phaseDuration,
+    help: "Duration of each lifecycle span per pod: gate -> VM created, VM created -> node trusted, node trusted -> released, gate -> released.",
+    labelNames: ["phase"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600],
+    registers,
+  });
+  const errors = new Counter({ name: METRIC_NAMES.reconcileErrors, help: "Reconciles that failed and were requeued with backoff.", registers });
+  const duration = new Histogram({
+    name: METRIC_NAMES.reconcileDuration,
+    help: "Time one reconcile of one pod took.",
+    labelNames: ["result"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers,
+  });
+  const depth = new Gauge({ name: METRIC_NAMES.queueDepth, help: "Pod keys waiting in the work queue.", registers });
+  const teardowns = new Counter({ name: METRIC_NAMES.teardowns, help: "Pods whose VM, node and Secrets were torn down.", registers });
+  const orphans = new Counter({ name: METRIC_NAMES.orphansRemoved, help: "Objects removed because their pod no longer exists, by kind.", labelNames: ["kind"] as const, registers });
+  const leader = new Gauge({ name: METRIC_NAMES.isLeader, help: "1 while this replica holds the leader lease.", registers });
+  new Gauge({
+    name: METRIC_NAMES.vms,
+    help: "VirtualMachineInstances the controller owns, by phase.",
+    labelNames: ["phase"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [phase, count] of Object.entries(vmsByPhase())) this.set({ phase }, count);
+    },
+  });
+  const observeSince = (span: Span, since: number | undefined, now: number) => {
+    if (since !== undefined && now >= since) phases.observe({ phase: span }, (now - since) / 1000);
+  };
+  return {
+    observePhase: (span, pod, now) => {
+      const created = pod.metadata?.creationTimestamp;
+      observeSince(span, created === undefined ? undefined : new Date(created).getTime(), now);
+    },
+    observeSince,
+    reconciled: (seconds, failed) => {
+      duration.observe({ result: failed ? "error" : "ok" }, seconds);
+      if (failed) errors.inc();
+    },
+    queueDepth: (value) => { depth.set(value); },
+    teardown: () => { teardowns.inc(); },
+    orphanRemoved: (kind) => { orphans.inc({ kind }); },
+    leader: (isLeader) => { leader.set(isLeader ? 1 : 0); },
+  };
+}

@@ -1,0 +1,74 @@
+import type { V1Node, V1Pod, V1PodCondition, V1Secret } from "@kubernetes/client-node";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+import { POD_ANNOTATIONS, type PodConditionType, type Reason } from "../api/conditions.ts";
+import { SCHEDULING_GATE } from "../api/names.ts";
+import type { ControllerConfig } from "./config.ts";
+
+/** Everything one reconcile of one pod decides on: a plain, read-only snapshot. */
+export interface Observed {
+  readonly pod: V1Pod;
+  readonly vmName: string;
+  readonly vmi: V1VirtualMachineInstance | undefined;
+  readonly userDataSecret: V1Secret | undefined;
+  /** Bootstrap token Secrets labeled with this pod's UID (normally zero or one). */
+  readonly tokens: readonly V1Secret[];
+  readonly node: V1Node | undefined;
+  readonly config: ControllerConfig;
+  readonly caCertHash: string;
+  readonly now: number;
+}
+
+export interface DesiredCondition {
+  readonly type: PodConditionType;
+  readonly status: "True" | "False";
+  readonly reason: Reason;
+  readonly message: string;
+}
+
+export type Action =
+  | { readonly kind: "createSecret"; readonly secret: V1Secret }
+  | { readonly kind: "createVmi"; readonly vmi: V1VirtualMachineInstance }
+  | { readonly kind: "deleteVmi"; readonly namespace: string; readonly name: string }
+  | { readonly kind: "deleteSecret"; readonly namespace: string; readonly name: string }
+  | { readonly kind: "deleteNode"; readonly name: string }
+  | { readonly kind: "trustNode"; readonly name: string; readonly podUid: string }
+  | { readonly kind: "releasePod"; readonly podUid: string }
+  | { readonly kind: "setCondition"; readonly condition: DesiredCondition }
+  | { readonly kind: "annotatePod"; readonly annotations: Readonly<Record<string, string>> }
+  | { readonly kind: "event"; readonly on: "pod" | "node"; readonly type: "Normal" | "Warning"; readonly reason: Reason; readonly message: string }
+  | { readonly kind: "removeFinalizer" };
+
+/** What a phase decided: its writes (possibly none) and when to look again. */
+export interface PhaseResult {
+  readonly actions: readonly Action[];
+  readonly requeueAfterMs?: number;
+}
+
+export const isGated = (pod: V1Pod): boolean => (pod.spec?.schedulingGates ?? []).some((g) => g.name === SCHEDULING_GATE);
+
+export const isFinished = (pod: V1Pod): boolean =>
+  pod.metadata?.deletionTimestamp !== undefined || pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+
+export function conditionOf(pod: V1Pod, type: PodConditionType): V1PodCondition | undefined {
+  return pod.status?.conditions?.find((c) => c.type === type);
+}
+
+/** When the condition last changed, in ms; timeouts are measured from here, with the injected clock's `now`. */
+export function conditionSince(pod: V1Pod, type: PodConditionType): number | undefined {
+  const time = conditionOf(pod, type)?.lastTransitionTime;
+  return time === undefined ? undefined : new Date(time).getTime();
+}
+
+/** A setCondition action, or nothing when the pod already says the same. */
+export function setConditionIfChanged(pod: V1Pod, condition: DesiredCondition): Action[] {
+  const current = conditionOf(pod, condition.type);
+  if (current?.status === condition.status && current.reason === condition.reason && current.message === condition.message) return [];
+  return [{ kind: "setCondition", condition }];
+}
+
+export function attemptsOf(pod: V1Pod): number {
+  const value = Number(pod.metadata?.annotations?.[POD_ANNOTATIONS.attempts] ?? "0");
+  return Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+export const isNodeReady = (node: V1Node): boolean => node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;

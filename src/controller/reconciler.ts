@@ -1,0 +1,219 @@
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Node,
+  type V1Pod,
+  type V1Secret,
+} from "@kubernetes/client-node";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+import type { Logger } from "pino";
+import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS } from "../api/conditions.ts";
+import { CLEANUP_FINALIZER, dedicatedTaintKey, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
+import { isAlreadyExists, isNotFound, statusCodeOf } from "../kube/errors.ts";
+import type { EventRecorder } from "../kube/events.ts";
+import type { ListWatchCache } from "../kube/list-watch-cache.ts";
+import type { ReconcileResult } from "../kube/workqueue.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
+import { userDataSecretNameFor, vmNameFor } from "./artifacts.ts";
+import type { ControllerConfig } from "./config.ts";
+import { decideLaunch } from "./launch.ts";
+import { decideLiveness } from "./liveness.ts";
+import type { ControllerMetrics } from "./metrics.ts";
+import { conditionOf, conditionSince, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { decideRegistration } from "./registration.ts";
+import { decideTeardown } from "./teardown.ts";
+import { decideUngate } from "./ungate.ts";
+
+export interface ControllerCaches {
+  readonly pods: ListWatchCache<V1Pod>;
+  readonly vmis: ListWatchCache<V1VirtualMachineInstance>;
+  readonly userDataSecrets: ListWatchCache<V1Secret>;
+  readonly tokens: ListWatchCache<V1Secret>;
+  readonly nodes: ListWatchCache<V1Node>;
+}
+
+export interface ReconcilerDeps {
+  readonly kubeConfig: KubeConfig;
+  readonly caches: ControllerCaches;
+  readonly config: () => ControllerConfig;
+  readonly caCertHash: () => Promise<string>;
+  readonly clock: { now(): number };
+  readonly randomBytes: (n: number) => Uint8Array;
+  readonly events: EventRecorder;
+  readonly metrics: ControllerMetrics;
+  readonly logger: Logger;
+}
+
+/** Phases in order; the first that wants to write gets to, and the others' requeue hints still count. */
+const PHASES: readonly ((o: Observed, randomBytes: (n: number) => Uint8Array) => PhaseResult | undefined)[] = [
+  decideTeardown,
+  decideLiveness,
+  decideLaunch,
+  decideRegistration,
+  decideUngate,
+];
+
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const strategicPatch = setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch);
+const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+const CONFLICT_RETRIES = 5;
+
+export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise<ReconcileResult> {
+  const core = deps.kubeConfig.makeApiClient(CoreV1Api);
+  const customObjects = deps.kubeConfig.makeApiClient(CustomObjectsApi);
+  const vmiRef = { group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL };
+  const ignore = async (codes: number[], call: () => Promise<unknown>): Promise<void> => {
+    try {
+      await call();
+    } catch (error) {
+      if (!codes.includes(statusCodeOf(error) ?? 0)) throw error;
+    }
+  };
+
+  /** The cache can lag our own create; before concluding a launched VM vanished, ask the API server. */
+  async function readVmi(config: ControllerConfig, vmName: string, pod: V1Pod): Promise<V1VirtualMachineInstance | undefined> {
+    const cached = deps.caches.vmis.get(config.vmNamespace, vmName);
+    if (cached || conditionOf(pod, POD_CONDITIONS.VMLaunched)?.status !== "True") return cached;
+    try {
+      return (await customObjects.getNamespacedCustomObject({ ...vmiRef, namespace: config.vmNamespace, name: vmName })) as V1VirtualMachineInstance;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async function observe(pod: V1Pod): Promise<Observed> {
+    const config = deps.config();
+    const uid = pod.metadata?.uid ?? "";
+    // A VM launched under an earlier prefix keeps its name: the annotation remembers it.
+    const vmName = pod.metadata?.annotations?.[POD_ANNOTATIONS.vm] ?? vmNameFor(config, uid);
+    return {
+      pod,
+      vmName,
+      vmi: await readVmi(config, vmName, pod),
+      userDataSecret: deps.caches.userDataSecrets.get(config.vmNamespace, userDataSecretNameFor(vmName)),
+      tokens: deps.caches.tokens.list().filter((t) => t.metadata?.labels?.[OWNED_LABELS.podUid] === uid),
+      node: deps.caches.nodes.get(undefined, vmName),
+      config,
+      caCertHash: await deps.caCertHash(),
+      now: deps.clock.now(),
+    };
+  }
+
+  async function updatePod(pod: V1Pod, mutate: (current: V1Pod) => V1Pod): Promise<void> {
+    const namespace = pod.metadata?.namespace ?? "";
+    const name = pod.metadata?.name ?? "";
+    for (let attempt = 1; ; attempt++) {
+      const current = await core.readNamespacedPod({ namespace, name });
+      try {
+        await core.replaceNamespacedPod({ namespace, name, body: mutate(current) });
+        return;
+      } catch (error) {
+        // The scheduler and kubelet write gated pods too; retry on a fresh copy.
+        if (statusCodeOf(error) !== 409 || attempt >= CONFLICT_RETRIES) throw error;
+      }
+    }
+  }
+
+  const released = (podUid: string, taintKeyPrefix: string) => (current: V1Pod): V1Pod => {
+    const toleration = { key: dedicatedTaintKey(taintKeyPrefix), operator: "Equal", value: podUid, effect: "NoSchedule" };
+    const tolerations = current.spec?.tolerations ?? [];
+    const hasToleration = tolerations.some((t) => t.key === toleration.key && t.value === podUid && t.effect === "NoSchedule");
+    return {
+      ...current,
+      spec: {
+        ...current.spec,
+        containers: current.spec?.containers ?? [],
+        nodeSelector: { ...current.spec?.nodeSelector, [TRUSTED_NODE_LABEL]: podUid },
+        tolerations: hasToleration ? tolerations : [...tolerations, toleration],
+        schedulingGates: (current.spec?.schedulingGates ?? []).filter((g) => g.name !== SCHEDULING_GATE),
+      },
+    };
+  };
+
+  async function perform(action: Action, o: Observed, log: Logger): Promise<void> {
+    const pod = o.pod;
+    const namespace = pod.metadata?.namespace ?? "";
+    const name = pod.metadata?.name ?? "";
+    switch (action.kind) {
+      case "createSecret":
+        await ignore([409], () => core.createNamespacedSecret({ namespace: action.secret.metadata?.namespace ?? "", body: action.secret }));
+        return;
+      case "createVmi":
+        try {
+          await customObjects.createNamespacedCustomObject({ ...vmiRef, namespace: o.config.vmNamespace, body: action.vmi });
+          deps.metrics.observePhase("gateToVmCreated", pod, o.now);
+        } catch (error) {
+          if (!isAlreadyExists(error)) throw error;
+        }
+        log.info({ vm: o.vmName }, "VM created");
+        return;
+      case "deleteVmi":
+        await ignore([404], () => customObjects.deleteNamespacedCustomObject({ ...vmiRef, namespace: action.namespace, name: action.name }));
+        log.info({ vm: action.name }, "VM deleted");
+        return;
+      case "deleteSecret":
+        await ignore([404], () => core.deleteNamespacedSecret({ namespace: action.namespace, name: action.name }));
+        return;
+      case "deleteNode":
+        await ignore([404], () => core.deleteNode({ name: action.name }));
+        log.info({ node: action.name }, "node deleted");
+        return;
+      case "trustNode":
+        await core.patchNode({ name: action.name, body: { metadata: { labels: { [TRUSTED_NODE_LABEL]: action.podUid } } } }, mergePatch);
+        deps.metrics.observeSince("vmCreatedToNodeTrusted", conditionSince(pod, POD_CONDITIONS.VMLaunched), o.now);
+        log.info({ node: action.name }, "node verified and trusted");
+        return;
+      case "releasePod":
+        await updatePod(pod, released(action.podUid, o.config.taintKeyPrefix));
+        deps.metrics.observeSince("nodeTrustedToReleased", conditionSince(pod, POD_CONDITIONS.NodeTrusted), deps.clock.now());
+        deps.metrics.observePhase("gateToReleased", pod, deps.clock.now());
+        log.info({ node: o.vmName }, "pod released onto its node");
+        return;
+      case "setCondition": {
+        const current = conditionOf(pod, action.condition.type);
+        const since = current?.status === action.condition.status && current.lastTransitionTime ? current.lastTransitionTime : new Date(o.now);
+        const condition = { ...action.condition, lastTransitionTime: new Date(since).toISOString() };
+        await core.patchNamespacedPodStatus({ namespace, name, body: { status: { conditions: [condition] } } }, strategicPatch);
+        return;
+      }
+      case "annotatePod":
+        await core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations: action.annotations } } }, mergePatch);
+        return;
+      case "event":
+        await deps.events.record(action.on === "pod" ? { apiVersion: "v1", kind: "Pod", metadata: pod.metadata } : { apiVersion: "v1", kind: "Node", metadata: { name: o.vmName } }, action.type, action.reason, action.message);
+        return;
+      case "removeFinalizer": {
+        const index = (pod.metadata?.finalizers ?? []).indexOf(CLEANUP_FINALIZER);
+        if (index < 0) return;
+        // test+remove: atomic, and never removes someone else's finalizer if the list moved.
+        const path = `/metadata/finalizers/${index}`;
+        await ignore([404, 422], () => core.patchNamespacedPod({ namespace, name, body: [{ op: "test", path, value: CLEANUP_FINALIZER }, { op: "remove", path }] }, jsonPatch));
+        deps.metrics.teardown();
+        log.info("finalizer removed; teardown complete");
+        return;
+      }
+    }
+  }
+
+  return async (key) => {
+    const [namespace, name] = key.split("/", 2) as [string, string];
+    const pod = deps.caches.pods.get(namespace, name);
+    if (!pod) return {};
+    const o = await observe(pod);
+    const log = deps.logger.child({ pod: key, vm: o.vmName });
+    let requeueAfterMs: number | undefined;
+    for (const phase of PHASES) {
+      const result = phase(o, deps.randomBytes);
+      if (!result) continue;
+      if (result.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, result.requeueAfterMs);
+      if (result.actions.length === 0) continue;
+      for (const action of result.actions) await perform(action, o, log);
+      break;
+    }
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  };
+}

@@ -1,0 +1,62 @@
+import type { V1Node } from "@kubernetes/client-node";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+import { POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../api/conditions.ts";
+import { dedicatedTaintKey, NODE_POD_UID_LABEL, TRUSTED_NODE_LABEL } from "../api/names.ts";
+import { conditionOf, isGated, setConditionIfChanged, type Action, type Observed, type PhaseResult } from "./observed.ts";
+
+const podUidOf = (o: Observed): string => o.pod.metadata?.uid ?? "";
+
+export const isTrusted = (o: Observed): boolean => o.node?.metadata?.labels?.[TRUSTED_NODE_LABEL] === podUidOf(o);
+
+export function vmiAddresses(vmi: V1VirtualMachineInstance): Set<string> {
+  return new Set((vmi.status?.interfaces ?? []).flatMap((i) => [i.ipAddress, ...(i.ipAddresses ?? [])]).filter((ip): ip is string => Boolean(ip)));
+}
+
+/** Why this node cannot be the pod's node; empty when it can. A node may lie about anything it registered itself. */
+export function verifyNode(node: V1Node, vmi: V1VirtualMachineInstance, vmName: string, podUid: string, taintKeyPrefix: string): string[] {
+  const problems: string[] = [];
+  if (node.metadata?.name !== vmName) problems.push(`name ${node.metadata?.name ?? ""} is not ${vmName}`);
+  if (node.metadata?.labels?.[NODE_POD_UID_LABEL] !== podUid) problems.push(`label ${NODE_POD_UID_LABEL} is not ${podUid}`);
+  const taintKey = dedicatedTaintKey(taintKeyPrefix);
+  if (!(node.spec?.taints ?? []).some((t) => t.key === taintKey && t.value === podUid && t.effect === "NoSchedule")) {
+    problems.push(`taint ${taintKey}=${podUid}:NoSchedule is missing`);
+  }
+  const internalIps = (node.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);
+  const vmIps = vmiAddresses(vmi);
+  if (internalIps.length === 0) problems.push("it reports no InternalIP");
+  else if (!internalIps.every((ip) => vmIps.has(ip))) problems.push(`InternalIP ${internalIps.join(",")} is not among the VM's addresses (${[...vmIps].join(",") || "none yet"})`);
+  return problems;
+}
+
+/**
+ * Registration: find the node the VM's guest registered, verify it, then label
+ * it with the trusted label (which no kubelet can set) and delete the token.
+ * A node that fails verification is never trusted; its pod stays gated.
+ */
+export function decideRegistration(o: Observed): PhaseResult | undefined {
+  if (!isGated(o.pod) || !o.vmi || o.vmi.status?.phase === "Failed") return undefined;
+  const podUid = podUidOf(o);
+  if (!o.node) {
+    return { actions: setConditionIfChanged(o.pod, { type: POD_CONDITIONS.NodeRegistered, status: "False", reason: REASONS.WaitingForNode, message: `waiting for node ${o.vmName} to register` }) };
+  }
+  const problems = verifyNode(o.node, o.vmi, o.vmName, podUid, o.config.taintKeyPrefix);
+  if (problems.length > 0) {
+    const message = `node ${o.vmName} failed verification: ${problems.join("; ")}`;
+    const changed = setConditionIfChanged(o.pod, { type: POD_CONDITIONS.NodeTrusted, status: "False", reason: REASONS.NodeVerificationFailed, message });
+    const warn: Action[] = changed.length > 0 ? [{ kind: "event", on: "pod", type: "Warning", reason: REASONS.NodeVerificationFailed, message }] : [];
+    return { actions: [...changed, ...warn] };
+  }
+  const deleteTokens: Action[] = o.tokens.map((t) => ({ kind: "deleteSecret", namespace: "kube-system", name: t.metadata?.name ?? "" }));
+  if (isTrusted(o)) return { actions: deleteTokens };
+  const registered = conditionOf(o.pod, POD_CONDITIONS.NodeRegistered)?.status === "True";
+  return {
+    actions: [
+      { kind: "trustNode", name: o.vmName, podUid },
+      ...deleteTokens,
+      ...(registered ? [] : setConditionIfChanged(o.pod, { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: `node ${o.vmName} registered` })),
+      { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and labeled ${TRUSTED_NODE_LABEL}` } },
+      { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.node]: o.vmName } },
+      { kind: "event", on: "pod", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and trusted` },
+    ],
+  };
+}

@@ -1,0 +1,236 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node, type V1Pod, type V1Secret } from "@kubernetes/client-node";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+import type { Logger } from "pino";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { MANAGED_BY, OWNED_LABELS } from "../api/conditions.ts";
+import { MANAGED_LABEL, MANAGED_LABEL_VALUE, NODE_POD_UID_LABEL } from "../api/names.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { createEventRecorder } from "../kube/events.ts";
+import { runLeaderElection } from "../kube/leader-election.ts";
+import { createListWatchCache, type CachedObject, type ListWatchCache } from "../kube/list-watch-cache.ts";
+import { createWorkQueue, runWorkers, systemClock } from "../kube/workqueue.ts";
+import { publicKeyPinOf } from "../pki/certificates.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
+import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, resolveConfig, type ControllerConfig, type MaroonedPodsConfigSpec } from "./config.ts";
+import { findOrphans, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
+import { createControllerMetrics } from "./metrics.ts";
+import { createReconciler, type ControllerCaches } from "./reconciler.ts";
+
+export interface ControllerOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly logger: Logger;
+  /** Where the Lease lives and whose kube-root-ca.crt pins the cluster CA. */
+  readonly namespace: string;
+  readonly identity: string;
+  readonly leaderElection: boolean;
+  readonly workers: number;
+  readonly opsHost: string;
+  readonly opsPort: number;
+  readonly orphanSweepIntervalMs: number;
+}
+
+export interface RunningController {
+  readonly opsPort: number;
+  stop(): Promise<void>;
+}
+
+const LEASE_NAME = "maroonedpods-controller";
+const OWNED_SELECTOR = `${OWNED_LABELS.component}=${MANAGED_BY}`;
+
+/** Drops what the controller never reads, so thousands of cached objects stay small. */
+function slim<T extends CachedObject & { metadata?: { managedFields?: unknown } }>(object: T): T {
+  if (object.metadata?.managedFields) delete object.metadata.managedFields;
+  return object;
+}
+
+export async function startController(options: ControllerOptions): Promise<RunningController> {
+  const { kubeConfig, logger } = options;
+  const stopping = new AbortController();
+  const signal = stopping.signal;
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+  const apiServerEndpoint = kubeConfig.getCurrentCluster()?.server ?? "";
+
+  // Configuration: read from the `default` MaroonedPodsConfig whenever it changes; an invalid one keeps the last good.
+  let config: ControllerConfig = mustResolve(undefined);
+  function mustResolve(spec: MaroonedPodsConfigSpec | undefined): ControllerConfig {
+    const result = resolveConfig(spec, { apiServerEndpoint });
+    if (!result.ok) throw new Error(`invalid MaroonedPodsConfig: ${result.errors.join("; ")}`);
+    return result.config;
+  }
+  const configCache = createListWatchCache<{ metadata?: CachedObject["metadata"]; spec?: MaroonedPodsConfigSpec }>({
+    kubeConfig, logger, signal, path: `/apis/${CONFIG_GROUP}/${CONFIG_VERSION}/${CONFIG_PLURAL}`, fieldSelector: `metadata.name=${CONFIG_NAME}`,
+  });
+  const applyConfig = (spec: MaroonedPodsConfigSpec | undefined) => {
+    const result = resolveConfig(spec, { apiServerEndpoint });
+    if (result.ok) {
+      config = result.config;
+      logger.info({ vmNamespace: config.vmNamespace, joinMethod: config.joinMethod }, "configuration loaded");
+    } else {
+      logger.error({ errors: result.errors }, "MaroonedPodsConfig is invalid; keeping the previous configuration");
+    }
+  };
+
+  const cache = <T extends CachedObject>(path: string, selector: { labelSelector?: string }): ListWatchCache<T> =>
+    createListWatchCache<T>({ kubeConfig, logger, signal, path, ...selector, transform: slim });
+  const vmNamespace = config.vmNamespace;
+  const caches: ControllerCaches = {
+    pods: cache<V1Pod>("/api/v1/pods", { labelSelector: `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}` }),
+    vmis: cache<V1VirtualMachineInstance>(`/apis/${VMI_GROUP}/${VMI_VERSION}/namespaces/${vmNamespace}/${VMI_PLURAL}`, { labelSelector: OWNED_SELECTOR }),
+    userDataSecrets: cache<V1Secret>(`/api/v1/namespaces/${vmNamespace}/secrets`, { labelSelector: OWNED_SELECTOR }),
+    tokens: cache<V1Secret>("/api/v1/namespaces/kube-system/secrets", { labelSelector: OWNED_SELECTOR }),
+    nodes: cache<V1Node>("/api/v1/nodes", { labelSelector: NODE_POD_UID_LABEL }),
+  };
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "maroonedpods_controller_" });
+  const metrics = createControllerMetrics(registry, () => {
+    const counts: Record<string, number> = {};
+    for (const vmi of caches.vmis.list()) counts[vmi.status?.phase ?? "Pending"] = (counts[vmi.status?.phase ?? "Pending"] ?? 0) + 1;
+    return counts;
+  });
+  const queue = createWorkQueue({ clock: systemClock, onDepthChange: (depth) => { metrics.queueDepth(depth); } });
+
+  let caCertHash: string | undefined;
+  const reconcile = createReconciler({
+    kubeConfig,
+    caches,
+    config: () => config,
+    caCertHash: async () => {
+      caCertHash ??= publicKeyPinOf(
+        (await core.readNamespacedConfigMap({ namespace: options.namespace, name: "kube-root-ca.crt" })).data?.["ca.crt"] ?? "",
+      );
+      return caCertHash;
+    },
+    clock: { now: () => Date.now() },
+    randomBytes: (n) => randomBytes(n),
+    events: createEventRecorder(kubeConfig, "maroonedpods-controller", logger),
+    metrics,
+    logger,
+  });
+
+  // Event -> pod key. Nodes only know their pod's UID; the pod cache resolves it.
+  const keyByUid = new Map<string, string>();
+  const enqueue = (key: string | undefined) => {
+    if (key) queue.add(key);
+  };
+  const onOwned = { onAdd: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); }, onUpdate: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); }, onDelete: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); } };
+  const onNode = (node: V1Node) => {
+    const uid = podUidOfNode(node);
+    enqueue(uid === undefined ? undefined : keyByUid.get(uid));
+  };
+  const onPod = (pod: V1Pod) => {
+    const key = podKeyOf(pod);
+    if (key && pod.metadata?.uid) keyByUid.set(pod.metadata.uid, key);
+    enqueue(key);
+  };
+
+  const sweepOrphans = async () => {
+    const live = new Set(caches.pods.list().map((p) => p.metadata?.uid ?? ""));
+    const candidates: OrphanCandidate[] = [
+      ...caches.vmis.list().map((o) => ({ kind: "VirtualMachineInstance" as const, namespace: o.metadata?.namespace, name: o.metadata?.name ?? "", podUid: podUidOfOwned(o) })),
+      ...caches.userDataSecrets.list().map((o) => ({ kind: "Secret" as const, namespace: o.metadata?.namespace, name: o.metadata?.name ?? "", podUid: podUidOfOwned(o) })),
+      ...caches.tokens.list().map((o) => ({ kind: "BootstrapToken" as const, namespace: o.metadata?.namespace, name: o.metadata?.name ?? "", podUid: podUidOfOwned(o) })),
+      ...caches.nodes.list().map((o) => ({ kind: "Node" as const, namespace: undefined, name: o.metadata?.name ?? "", podUid: podUidOfNode(o) })),
+    ];
+    for (const orphan of findOrphans(candidates, live)) {
+      try {
+        if (orphan.kind === "VirtualMachineInstance") await customObjects.deleteNamespacedCustomObject({ group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: orphan.namespace ?? "", name: orphan.name });
+        else if (orphan.kind === "Node") await core.deleteNode({ name: orphan.name });
+        else await core.deleteNamespacedSecret({ namespace: orphan.namespace ?? "", name: orphan.name });
+        metrics.orphanRemoved(orphan.kind);
+        logger.info({ kind: orphan.kind, name: orphan.name, podUid: orphan.podUid }, "orphan removed");
+      } catch (error) {
+        if (!isNotFound(error)) logger.warn({ err: error, kind: orphan.kind, name: orphan.name }, "could not remove orphan");
+      }
+    }
+  };
+
+  await Promise.all([
+    configCache.start({ onAdd: (c) => { applyConfig(c.spec); }, onUpdate: (c) => { applyConfig(c.spec); }, onDelete: () => { applyConfig(undefined); } }),
+    caches.pods.start({ onAdd: onPod, onUpdate: onPod, onDelete: (pod) => { if (pod.metadata?.uid) keyByUid.delete(pod.metadata.uid); } }),
+    caches.vmis.start(onOwned),
+    caches.userDataSecrets.start(onOwned),
+    caches.tokens.start(onOwned),
+    caches.nodes.start({ onAdd: onNode, onUpdate: onNode, onDelete: onNode }),
+  ]);
+  logger.info("caches synced");
+
+  /** The leader's work: workers and the orphan sweep, until leadership ends. */
+  const lead = (leadership: AbortSignal): Promise<void> => {
+    metrics.leader(true);
+    for (const pod of caches.pods.list()) onPod(pod);
+    void sweepOrphans();
+    const sweep = setInterval(() => void sweepOrphans(), options.orphanSweepIntervalMs);
+    const workers = runWorkers(queue, options.workers, async (key) => {
+      const started = performance.now();
+      try {
+        const result = await reconcile(key);
+        metrics.reconciled((performance.now() - started) / 1000, false);
+        return result;
+      } catch (error) {
+        metrics.reconciled((performance.now() - started) / 1000, true);
+        throw error;
+      }
+    }, (key, error) => { logger.warn({ pod: key, err: error, failures: queue.failures(key) }, "reconcile failed; retrying with backoff"); });
+    leadership.addEventListener("abort", () => {
+      clearInterval(sweep);
+      queue.shutDown();
+      metrics.leader(false);
+    }, { once: true });
+    return workers;
+  };
+
+  let working: Promise<void> = Promise.resolve();
+  const election = options.leaderElection
+    ? runLeaderElection(
+        { kubeConfig, namespace: options.namespace, name: LEASE_NAME, identity: options.identity, logger, signal },
+        {
+          onStartedLeading: (leadership) => {
+            logger.info({ identity: options.identity }, "became leader");
+            working = lead(leadership);
+          },
+          onStoppedLeading: () => {
+            // Never keep acting on a lease we lost: exit and let the Deployment restart us as a follower.
+            logger.error("lost leadership; exiting");
+            process.exit(1);
+          },
+        },
+      )
+    : (() => {
+        working = lead(signal);
+        return Promise.resolve();
+      })();
+
+  const ops = await serveOps(registry, options.opsHost, options.opsPort, () => caches.pods.synced);
+  logger.info({ opsPort: ops.port }, "controller running");
+  return {
+    opsPort: ops.port,
+    async stop() {
+      stopping.abort();
+      queue.shutDown();
+      await election;
+      await working;
+      await new Promise<void>((resolve) => ops.server.close(() => { resolve(); }));
+    },
+  };
+}
+
+async function serveOps(registry: Registry, host: string, port: number, ready: () => boolean): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz") res.writeHead(200).end("ok");
+    else if (path === "/readyz") res.writeHead(ready() ? 200 : 503).end(ready() ? "ok" : "caches not synced");
+    else if (path === "/metrics") {
+      registry.metrics().then((text) => res.writeHead(200, { "content-type": registry.contentType }).end(text), () => res.writeHead(500).end());
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => { resolve(); });
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

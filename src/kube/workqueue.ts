@@ -1,0 +1,171 @@
+/**
+ * A controller work queue after client-go's rate-limited workqueue: keys are
+ * deduplicated while they wait, a key is never handed to two workers at once,
+ * and failing keys come back with per-key exponential backoff.
+ */
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): { cancel(): void };
+}
+
+export const systemClock: Clock = {
+  // Monotonic, so deadlines survive wall-clock jumps.
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    return { cancel: () => { clearTimeout(handle); } };
+  },
+};
+
+export interface WorkQueueOptions {
+  readonly clock: Clock;
+  /** First retry delay of addRateLimited; doubles with each failure. Default 50. */
+  readonly baseDelayMs?: number;
+  /** Retry delay cap. Default 60_000. */
+  readonly maxDelayMs?: number;
+  /** Called whenever the number of waiting keys changes, e.g. to feed a gauge. */
+  readonly onDepthChange?: (depth: number) => void;
+}
+
+export interface WorkQueue {
+  /** Queue the key unless it is already waiting; a key being processed is queued again once done. */
+  add(key: string): void;
+  /** Queue the key after a delay; if it is already scheduled, the earlier deadline wins. */
+  addAfter(key: string, delayMs: number): void;
+  /** Queue the key after base * 2^failures ms (capped), and count one more failure for it. */
+  addRateLimited(key: string): void;
+  /** Reset the key's failure count, typically after a successful reconcile. */
+  forget(key: string): void;
+  failures(key: string): number;
+  /** The next key, waiting for one if needed; undefined once shut down and drained. Call done(key) after. */
+  get(): Promise<string | undefined>;
+  done(key: string): void;
+  /** Keys waiting: neither being processed nor delayed. */
+  readonly depth: number;
+  /** Wake idle getters with undefined and accept no new keys; keys already waiting are still handed out. */
+  shutDown(): void;
+}
+
+export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
+  const { clock, baseDelayMs = 50, maxDelayMs = 60_000, onDepthChange } = options;
+  const waiting: string[] = [];
+  /** Keys that need processing: those waiting, and those re-added while being processed. */
+  const dirty = new Set<string>();
+  const processing = new Set<string>();
+  const delayed = new Map<string, { deadline: number; timer: { cancel(): void } }>();
+  const failureCounts = new Map<string, number>();
+  /** Idle getters; there are only any while nothing is waiting. */
+  const getters: ((key: string | undefined) => void)[] = [];
+  let shuttingDown = false;
+
+  const startProcessing = (key: string): string => {
+    dirty.delete(key);
+    processing.add(key);
+    return key;
+  };
+
+  const enqueue = (key: string): void => {
+    const getter = getters.shift();
+    if (getter) {
+      getter(startProcessing(key));
+      return;
+    }
+    waiting.push(key);
+    onDepthChange?.(waiting.length);
+  };
+
+  const add = (key: string): void => {
+    if (shuttingDown || dirty.has(key)) return;
+    dirty.add(key);
+    // A key being processed is only marked; done() queues it, so no second worker picks it up meanwhile.
+    if (!processing.has(key)) enqueue(key);
+  };
+
+  const addAfter = (key: string, delayMs: number): void => {
+    if (shuttingDown) return;
+    if (delayMs <= 0) {
+      add(key);
+      return;
+    }
+    const deadline = clock.now() + delayMs;
+    const scheduled = delayed.get(key);
+    if (scheduled && scheduled.deadline <= deadline) return;
+    scheduled?.timer.cancel();
+    const timer = clock.setTimeout(() => {
+      delayed.delete(key);
+      add(key);
+    }, delayMs);
+    delayed.set(key, { deadline, timer });
+  };
+
+  return {
+    add,
+    addAfter,
+    addRateLimited(key) {
+      const failures = failureCounts.get(key) ?? 0;
+      failureCounts.set(key, failures + 1);
+      addAfter(key, Math.min(maxDelayMs, baseDelayMs * 2 ** failures));
+    },
+    forget(key) {
+      failureCounts.delete(key);
+    },
+    failures: (key) => failureCounts.get(key) ?? 0,
+    get() {
+      const key = waiting.shift();
+      if (key !== undefined) {
+        onDepthChange?.(waiting.length);
+        return Promise.resolve(startProcessing(key));
+      }
+      if (shuttingDown) return Promise.resolve(undefined);
+      return new Promise((resolve) => getters.push(resolve));
+    },
+    done(key) {
+      if (processing.delete(key) && dirty.has(key)) enqueue(key);
+    },
+    get depth() {
+      return waiting.length;
+    },
+    shutDown() {
+      shuttingDown = true;
+      // Delayed keys would be refused anyway; live timers would only keep the process up.
+      for (const { timer } of delayed.values()) timer.cancel();
+      delayed.clear();
+      for (const getter of getters.splice(0)) getter(undefined);
+    },
+  };
+}
+
+export interface ReconcileResult {
+  /** Reconcile the key again after this many ms (0: as soon as possible). */
+  readonly requeueAfterMs?: number;
+}
+
+/**
+ * Run `count` workers until the queue is shut down and drained. A successful
+ * reconcile forgets the key's failures; a throw retries the key with backoff
+ * and goes to onError.
+ */
+export async function runWorkers(
+  queue: WorkQueue,
+  count: number,
+  reconcile: (key: string) => Promise<ReconcileResult>,
+  onError: (key: string, error: unknown) => void,
+): Promise<void> {
+  const work = async (): Promise<void> => {
+    for (let key = await queue.get(); key !== undefined; key = await queue.get()) {
+      try {
+        const result = await reconcile(key);
+        queue.forget(key);
+        if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+      } catch (error) {
+        // Count the failure first, so onError can report queue.failures(key).
+        queue.addRateLimited(key);
+        onError(key, error);
+      } finally {
+        queue.done(key);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: count }, work));
+}
