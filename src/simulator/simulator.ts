@@ -24,6 +24,7 @@ import { pollUntil } from "../util/poll.ts";
 import { KWOK_MANAGED_LABEL } from "../devcluster/kwok.ts";
 import { userDataFromSecret, userDataSourceOf, writtenFileContent } from "./cloud-init.ts";
 import {
+  FAULTS_CONFIGMAP,
   INJECT_FAILURE_ANNOTATION,
   SIMULATED_HOST_NODE,
   SIMULATOR_COMPONENT,
@@ -50,6 +51,8 @@ export interface SimulatorOptions {
 
 interface VmiRuntime {
   readonly key: string;
+  /** Set when a planned fault claims this VMI: it fails instead of booting. */
+  failWith?: string;
   readonly ip: string;
   readonly timers: Set<NodeJS.Timeout>;
   phase: string;
@@ -134,7 +137,8 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
     await patchStatus(vmi, statusForPhase(vmi, phase, new Date(), { ip: runtime.ip, hostNode: SIMULATED_HOST_NODE }));
     runtime.phase = phase;
     logger.debug({ vmi: runtime.key, phase }, "VMI phase");
-    if (phase === "Running") after(runtime, options.bootDelayMs, () => bootGuest(runtime, vmi, 1));
+    if (phase === "Scheduled" && runtime.failWith !== undefined) after(runtime, options.phaseDelayMs, () => failVmi(namespace, name, runtime.failWith ?? ""));
+    else if (phase === "Running") after(runtime, options.bootDelayMs, () => bootGuest(runtime, vmi, 1));
     else after(runtime, options.phaseDelayMs, () => advance(runtime, namespace, name, index + 1));
   };
 
@@ -173,6 +177,27 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
     }
   };
 
+  const usedFaults = new Set<string>();
+  /** The reason to fail this VMI if a planned fault matches it and has not fired yet. */
+  const plannedFault = async (vmi: V1VirtualMachineInstance): Promise<string | undefined> => {
+    let plan: string | undefined;
+    try {
+      plan = (await core.readNamespacedConfigMap({ namespace: FAULTS_CONFIGMAP.namespace, name: FAULTS_CONFIGMAP.name })).data?.[FAULTS_CONFIGMAP.key];
+    } catch (error) {
+      if (!isNotFound(error)) logger.warn({ err: error }, "could not read the fault plan");
+      return undefined;
+    }
+    const labels = vmi.metadata?.labels ?? {};
+    for (const rule of (plan ?? "").split("\n").map((line) => line.trim()).filter(Boolean)) {
+      const [key, value] = rule.split("=", 2);
+      if (key !== undefined && labels[key] === value && !usedFaults.has(rule)) {
+        usedFaults.add(rule);
+        return `planned fault ${rule}`;
+      }
+    }
+    return undefined;
+  };
+
   const failVmi = async (namespace: string, name: string, reason: string) => {
     const key = `${namespace}/${name}`;
     const vmi = await readVmi(namespace, name);
@@ -209,7 +234,10 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
     runtime = { key, ip: simulatedIp(vmiCount++), timers: new Set(), phase: vmi.status?.phase ?? "", stopped: false };
     runtimes.set(key, runtime);
     const started = runtime;
-    after(started, 0, () => advance(started, namespace, name, 0));
+    after(started, 0, async () => {
+      started.failWith = await plannedFault(vmi);
+      await advance(started, namespace, name, 0);
+    });
   };
 
   const abort = new AbortController();

@@ -1,0 +1,200 @@
+import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../src/api/conditions.ts";
+import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, NODE_POD_UID_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { isNotFound } from "../src/kube/errors.ts";
+import { FAULTS_CONFIGMAP } from "../src/simulator/constants.ts";
+import { pollUntil } from "../src/util/poll.ts";
+import { adminKubeConfig, createNamespace, vmiClient } from "./support/kube.ts";
+import { startStack, type Stack } from "./support/stack.ts";
+
+let admin: KubeConfig;
+let core: CoreV1Api;
+let stack: Stack;
+const vmName = (uid: string) => `marooned-${uid}`;
+
+const maroonedPod = (name: string, extra: Partial<NonNullable<V1Pod["spec"]>> = {}): V1Pod => ({
+  metadata: { name, labels: { [MAROON_LABEL]: "true" } },
+  spec: { containers: [{ name: "main", image: "registry.example/app:1", resources: { requests: { cpu: "500m", memory: "256Mi" } } }], ...extra },
+});
+
+async function namespaceWithServiceAccount(prefix: string): Promise<string> {
+  const namespace = await createNamespace(admin, prefix);
+  await pollUntil(`default ServiceAccount in ${namespace}`, async () => (await core.readNamespacedServiceAccount({ namespace, name: "default" })).metadata?.name, { timeoutMs: 30_000 });
+  return namespace;
+}
+
+async function runningPod(namespace: string, name: string): Promise<V1Pod> {
+  return pollUntil(`pod ${namespace}/${name} Running`, async () => {
+    const pod = await core.readNamespacedPod({ namespace, name });
+    return pod.status?.phase === "Running" ? pod : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 500 });
+}
+
+async function gone(what: string, read: () => Promise<unknown>): Promise<void> {
+  await pollUntil(`${what} to be gone`, async () => {
+    try {
+      await read();
+      return undefined;
+    } catch (error) {
+      if (isNotFound(error)) return true;
+      throw error;
+    }
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+}
+
+async function tokensFor(uid: string) {
+  return (await core.listNamespacedSecret({ namespace: "kube-system", labelSelector: `${OWNED_LABELS.podUid}=${uid}` })).items;
+}
+
+beforeAll(async () => {
+  admin = adminKubeConfig();
+  core = admin.makeApiClient(CoreV1Api);
+  stack = await startStack(admin, ["--leader-elect=false"]);
+}, 120_000);
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+describe("the controller, end to end with the webhook, the real scheduler and the KubeVirt simulator", () => {
+  it("runs a labeled pod on its own verified VM node and deletes the bootstrap token", async () => {
+    const namespace = await namespaceWithServiceAccount("e2e");
+    const created = await core.createNamespacedPod({ namespace, body: maroonedPod("app") });
+    const uid = created.metadata?.uid ?? "";
+    const pod = await runningPod(namespace, "app");
+
+    expect(pod.spec?.nodeName).toBe(vmName(uid));
+    expect(pod.spec?.schedulingGates ?? []).toEqual([]);
+    expect(pod.spec?.nodeSelector).toEqual({ [TRUSTED_NODE_LABEL]: uid });
+    expect(pod.metadata?.annotations).toMatchObject({ [POD_ANNOTATIONS.vm]: vmName(uid), [POD_ANNOTATIONS.node]: vmName(uid), [POD_ANNOTATIONS.attempts]: "1" });
+    for (const type of Object.values(POD_CONDITIONS)) expect(pod.status?.conditions?.find((c) => c.type === type)?.status, type).toBe("True");
+    const node = await core.readNode({ name: vmName(uid) });
+    expect(node.metadata?.labels).toMatchObject({ [TRUSTED_NODE_LABEL]: uid, [NODE_POD_UID_LABEL]: uid });
+    const vmi = await vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid));
+    expect(vmi.spec.volumes?.find((v) => v.cloudInitNoCloud)?.cloudInitNoCloud?.secretRef?.name).toBe(`${vmName(uid)}-cloud-init`);
+    expect(JSON.stringify(vmi.spec)).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}/);
+    expect(await tokensFor(uid)).toEqual([]);
+  });
+
+  it("gives two pods with the same name in two namespaces distinct VMs and nodes", async () => {
+    const [a, b] = [await namespaceWithServiceAccount("twin"), await namespaceWithServiceAccount("twin")];
+    await core.createNamespacedPod({ namespace: a, body: maroonedPod("same") });
+    await core.createNamespacedPod({ namespace: b, body: maroonedPod("same") });
+    const [podA, podB] = [await runningPod(a, "same"), await runningPod(b, "same")];
+    expect(podA.spec?.nodeName).toBe(vmName(podA.metadata?.uid ?? ""));
+    expect(podB.spec?.nodeName).toBe(vmName(podB.metadata?.uid ?? ""));
+    expect(podA.spec?.nodeName).not.toBe(podB.spec?.nodeName);
+  });
+
+  it("gives each pod of a 3-replica Deployment its own VM", async () => {
+    const namespace = await namespaceWithServiceAccount("deploy");
+    await admin.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace,
+      body: {
+        metadata: { name: "web" },
+        spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web", [MAROON_LABEL]: "true" } }, spec: { containers: [{ name: "main", image: "registry.example/app:1" }] } } },
+      },
+    });
+    const pods = await pollUntil("3 Running replicas", async () => {
+      const list = await core.listNamespacedPod({ namespace, labelSelector: "app=web" });
+      return list.items.length === 3 && list.items.every((p) => p.status?.phase === "Running") ? list.items : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 1_000 });
+    const nodes = new Set(pods.map((p) => p.spec?.nodeName));
+    expect(nodes.size).toBe(3);
+    for (const pod of pods) expect(pod.spec?.nodeName).toBe(vmName(pod.metadata?.uid ?? ""));
+  });
+
+  it("tears down a completed Job pod's VM, Secret and node while the pod remains", async () => {
+    const namespace = await namespaceWithServiceAccount("job");
+    await admin.makeApiClient(BatchV1Api).createNamespacedJob({
+      namespace,
+      body: { metadata: { name: "once" }, spec: { backoffLimit: 0, template: { metadata: { labels: { [MAROON_LABEL]: "true" } }, spec: { restartPolicy: "Never", containers: [{ name: "main", image: "registry.example/app:1" }] } } } },
+    });
+    const pod = await pollUntil("the Job pod Succeeded", async () => {
+      const [first] = (await core.listNamespacedPod({ namespace, labelSelector: "job-name=once" })).items;
+      return first?.status?.phase === "Succeeded" ? first : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 1_000 });
+    const uid = pod.metadata?.uid ?? "";
+    await gone("the Job pod's VMI", () => vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid)));
+    await gone("the Job pod's user-data Secret", () => core.readNamespacedSecret({ namespace: DEFAULT_VM_NAMESPACE, name: `${vmName(uid)}-cloud-init` }));
+    await gone("the Job pod's node", () => core.readNode({ name: vmName(uid) }));
+    const after = await core.readNamespacedPod({ namespace, name: pod.metadata?.name ?? "" });
+    expect(after.status?.phase).toBe("Succeeded");
+    await pollUntil("the finalizer to be removed", async () => ((await core.readNamespacedPod({ namespace, name: pod.metadata?.name ?? "" })).metadata?.finalizers ?? []).length === 0 ? true : undefined, { timeoutMs: 30_000 });
+  });
+
+  it("deleting a pod removes its VM, Secret, token and node, then the pod", async () => {
+    const namespace = await namespaceWithServiceAccount("delete");
+    const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("doomed") })).metadata?.uid ?? "";
+    await runningPod(namespace, "doomed");
+    await core.deleteNamespacedPod({ namespace, name: "doomed" });
+    await gone("the pod", () => core.readNamespacedPod({ namespace, name: "doomed" }));
+    for (const [what, read] of [
+      ["VMI", () => vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid))],
+      ["user-data Secret", () => core.readNamespacedSecret({ namespace: DEFAULT_VM_NAMESPACE, name: `${vmName(uid)}-cloud-init` })],
+      ["node", () => core.readNode({ name: vmName(uid) })],
+    ] as const) {
+      await expect(read(), what).rejects.toMatchObject({ code: 404 });
+    }
+    expect(await tokensFor(uid)).toEqual([]);
+  });
+
+  it("replaces a VMI that failed before its node was trusted", async () => {
+    const namespace = await namespaceWithServiceAccount("fail");
+    // The simulator fails the first VMI of this namespace while it boots, before any node joins.
+    await core.createNamespacedConfigMap({
+      namespace: FAULTS_CONFIGMAP.namespace,
+      body: { metadata: { name: FAULTS_CONFIGMAP.name }, data: { [FAULTS_CONFIGMAP.key]: `${OWNED_LABELS.podNamespace}=${namespace}` } },
+    });
+    try {
+      await core.createNamespacedPod({ namespace, body: maroonedPod("phoenix") });
+      const pod = await runningPod(namespace, "phoenix");
+      expect(pod.metadata?.annotations?.[POD_ANNOTATIONS.attempts]).toBe("2");
+      expect(pod.spec?.nodeName).toBe(vmName(pod.metadata?.uid ?? ""));
+      const events = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=phoenix,reason=${REASONS.VMFailed}` });
+      expect(events.items.map((e) => e.type)).toContain("Warning");
+    } finally {
+      await core.deleteNamespacedConfigMap({ namespace: FAULTS_CONFIGMAP.namespace, name: FAULTS_CONFIGMAP.name });
+    }
+  });
+
+  it("never trusts a node that registers with the expected name but a foreign IP; its pod stays gated", async () => {
+    const namespace = await namespaceWithServiceAccount("impostor");
+    const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("victim") })).metadata?.uid ?? "";
+    // An impostor takes the node name first, with the right labels and taint but an address that is not the VM's.
+    await core.createNode({
+      body: {
+        metadata: { name: vmName(uid), labels: { [NODE_POD_UID_LABEL]: uid, "maroonedpods.io/vm": vmName(uid) } },
+        spec: { taints: [{ key: "maroonedpods.io/dedicated", value: uid, effect: "NoSchedule" }] },
+        status: { addresses: [{ type: "InternalIP", address: "192.0.2.66" }] },
+      },
+    });
+    const pod = await pollUntil("NodeTrusted False", async () => {
+      const current = await core.readNamespacedPod({ namespace, name: "victim" });
+      const trusted = current.status?.conditions?.find((c) => c.type === POD_CONDITIONS.NodeTrusted);
+      return trusted?.status === "False" && trusted.reason === REASONS.NodeVerificationFailed ? current : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(pod.spec?.schedulingGates).toEqual([{ name: SCHEDULING_GATE }]);
+    expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.NodeTrusted)?.message).toMatch(/192\.0\.2\.66 is not among the VM's addresses/);
+    const node = await core.readNode({ name: vmName(uid) });
+    expect(node.metadata?.labels?.[TRUSTED_NODE_LABEL]).toBeUndefined();
+    const warnings = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=victim,reason=${REASONS.NodeVerificationFailed}` });
+    expect(warnings.items.map((e) => e.type)).toContain("Warning");
+    await core.deleteNamespacedPod({ namespace, name: "victim" });
+    await gone("the impostor node (torn down with its pod)", () => core.readNode({ name: vmName(uid) }));
+  });
+
+  it("refuses a pod too big for the largest VM, with a Warning and a condition, and creates no VM", async () => {
+    const namespace = await namespaceWithServiceAccount("huge");
+    const body = maroonedPod("huge");
+    body.spec = { ...body.spec, containers: [{ name: "main", image: "registry.example/app:1", resources: { requests: { cpu: "64", memory: "1Gi" } } }] };
+    const uid = (await core.createNamespacedPod({ namespace, body })).metadata?.uid ?? "";
+    const pod = await pollUntil("VMLaunched False", async () => {
+      const current = await core.readNamespacedPod({ namespace, name: "huge" });
+      return current.status?.conditions?.find((c) => c.type === POD_CONDITIONS.VMLaunched && c.reason === REASONS.VMSizeExceedsMaximum) ? current : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    expect(pod.spec?.schedulingGates).toEqual([{ name: SCHEDULING_GATE }]);
+    await expect(vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid))).rejects.toMatchObject({ code: 404 });
+  });
+});
