@@ -1,4 +1,4 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../src/api/conditions.ts";
 import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, NODE_POD_UID_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
@@ -6,12 +6,13 @@ import { isNotFound } from "../src/kube/errors.ts";
 import { FAULTS_CONFIGMAP } from "../src/simulator/constants.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { adminKubeConfig, createNamespace, vmiClient } from "./support/kube.ts";
-import { startStack, type Stack } from "./support/stack.ts";
+import { startComponent, startStack, type Stack } from "./support/stack.ts";
 
 let admin: KubeConfig;
 let core: CoreV1Api;
 let stack: Stack;
 const vmName = (uid: string) => `marooned-${uid}`;
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 const maroonedPod = (name: string, extra: Partial<NonNullable<V1Pod["spec"]>> = {}): V1Pod => ({
   metadata: { name, labels: { [MAROON_LABEL]: "true" } },
@@ -50,7 +51,7 @@ async function tokensFor(uid: string) {
 beforeAll(async () => {
   admin = adminKubeConfig();
   core = admin.makeApiClient(CoreV1Api);
-  stack = await startStack(admin, ["--leader-elect=false"]);
+  stack = await startStack(admin, ["--leader-elect=false", "--orphan-sweep-interval=2s"]);
 }, 120_000);
 
 afterAll(async () => {
@@ -196,5 +197,50 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     }, { timeoutMs: 30_000, intervalMs: 500 });
     expect(pod.spec?.schedulingGates).toEqual([{ name: SCHEDULING_GATE }]);
     await expect(vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid))).rejects.toMatchObject({ code: 404 });
+  });
+
+  it("applies a MaroonedPodsConfig change to new VMs without a restart, and reports it in status", async () => {
+    const configs = admin.makeApiClient(CustomObjectsApi);
+    const ref = { group: "maroonedpods.io", version: "v1alpha1", plural: "maroonedpodsconfigs" };
+    type ConfigStatus = { metadata?: { generation?: number }; status?: { observedGeneration?: number; conditions?: { type: string; status: string; message?: string }[] } };
+    const observed = (valid: "True" | "False") =>
+      pollUntil(`config status Valid=${valid}`, async () => {
+        const current = (await configs.getClusterCustomObject({ ...ref, name: "default" })) as ConfigStatus;
+        const condition = current.status?.conditions?.find((c) => c.type === "Valid");
+        return current.status?.observedGeneration === current.metadata?.generation && condition?.status === valid ? condition : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 300 });
+    await configs.createClusterCustomObject({ ...ref, body: { apiVersion: "maroonedpods.io/v1alpha1", kind: "MaroonedPodsConfig", metadata: { name: "default" }, spec: { nodeImage: "registry.example/custom-node:2" } } });
+    try {
+      await observed("True");
+      const namespace = await namespaceWithServiceAccount("config");
+      const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("configured") })).metadata?.uid ?? "";
+      const vmi = await pollUntil("the VMI", () => vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid)).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 200 });
+      expect(vmi.spec.volumes?.find((v) => v.containerDisk)?.containerDisk?.image).toBe("registry.example/custom-node:2");
+
+      // Valid to the schema, invalid to the controller: it keeps the last good config and says why.
+      await configs.patchClusterCustomObject({ ...ref, name: "default", body: { spec: { baseVMResources: { cpu: "64" } } } }, mergePatch);
+      expect((await observed("False")).message).toMatch(/baseVMResources: must not exceed maxVMResources/);
+    } finally {
+      await configs.deleteClusterCustomObject({ ...ref, name: "default" });
+    }
+  });
+
+  it("removes the VM, Secret and node of a pod that vanished without teardown (orphans)", async () => {
+    const namespace = await namespaceWithServiceAccount("orphan");
+    const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("lost") })).metadata?.uid ?? "";
+    await runningPod(namespace, "lost");
+    // While the controller is down, someone strips the finalizer and deletes the pod: no teardown ran.
+    await stack.controller.stop();
+    await core.patchNamespacedPod({ namespace, name: "lost", body: { metadata: { finalizers: null } } }, mergePatch);
+    await core.deleteNamespacedPod({ namespace, name: "lost", gracePeriodSeconds: 0 });
+    await gone("the pod", () => core.readNamespacedPod({ namespace, name: "lost" }));
+    stack.controller = await startComponent("controller", stack.controllerArgs);
+    await gone("the orphaned VMI", () => vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid)));
+    await gone("the orphaned user-data Secret", () => core.readNamespacedSecret({ namespace: DEFAULT_VM_NAMESPACE, name: `${vmName(uid)}-cloud-init` }));
+    await gone("the orphaned node", () => core.readNode({ name: vmName(uid) }));
+    const metrics = await (await fetch(`http://127.0.0.1:${String(stack.controller.ready.opsPort)}/metrics`)).text();
+    expect(metrics).toMatch(/maroonedpods_orphans_removed_total\{kind="VirtualMachineInstance"\} [1-9]/);
+    expect(metrics).toMatch(/# TYPE maroonedpods_vms gauge/);
+    expect(metrics).toMatch(/# TYPE maroonedpods_workqueue_depth gauge/);
   });
 });

@@ -1,5 +1,5 @@
-import { DEFAULT_NODE_NAME_PREFIX, DEFAULT_TAINT_KEY_PREFIX, DEFAULT_VM_NAMESPACE, KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
-import { JOIN_METHODS, type JoinMethod } from "../joininfo/join-info.ts";
+import { dedicatedTaintKey, DEFAULT_NODE_NAME_PREFIX, DEFAULT_TAINT_KEY_PREFIX, DEFAULT_VM_NAMESPACE, KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
+import { JOIN_METHODS, QUALIFIED_NAME_PATTERN, SERVER_URL_PATTERN, type JoinMethod } from "../joininfo/join-info.ts";
 import { parseCpuMillis, parseMemoryBytes } from "../kube/quantity.ts";
 import type { VmSizingConfig } from "./sizing.ts";
 
@@ -111,6 +111,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   const maxAttempts = s.maxAttempts ?? SPEC_DEFAULTS.maxAttempts;
   const warmPoolSize = s.warmPoolSize ?? SPEC_DEFAULTS.warmPoolSize;
   const apiServerEndpoint = s.apiServerEndpoint ?? defaults.apiServerEndpoint;
+  const taintKeyPrefix = s.nodeTaintKey ?? SPEC_DEFAULTS.nodeTaintKey;
 
   if (!(JOIN_METHODS as readonly string[]).includes(joinMethod)) errors.push(`joinMethod: must be one of ${JOIN_METHODS.join(", ")}`);
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$/.test(prefix) || prefix.length > MAX_NODE_NAME_PREFIX) {
@@ -121,13 +122,19 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) errors.push("maxAttempts: must be an integer >= 1");
   if (!Number.isInteger(warmPoolSize) || warmPoolSize < 0) errors.push("warmPoolSize: must be an integer >= 0");
   if (!Number.isInteger(base.memoryMi) || base.memoryMi <= 0) errors.push("baseVMResources.memoryMi: must be a positive integer");
-  if (!/^https:\/\/[^\s/]+$/.test(apiServerEndpoint)) errors.push("apiServerEndpoint: must be an https:// URL with no path");
+  // The join info's schema decides: a value it rejects would give guests that can never join.
+  if (!SERVER_URL_PATTERN.test(apiServerEndpoint)) errors.push("apiServerEndpoint: must be an https:// URL with a host or [IPv6] and an optional port, no path");
+  if (!QUALIFIED_NAME_PATTERN.test(taintKeyPrefix) || !QUALIFIED_NAME_PATTERN.test(dedicatedTaintKey(taintKeyPrefix))) {
+    errors.push("nodeTaintKey: must be a lowercase DNS subdomain of at most 63 characters, like maroonedpods.io");
+  }
+  const errorsBeforeSizing = errors.length;
   const sizing: VmSizingConfig = {
     base: { cpuMillis: quantity(errors, "baseVMResources.cpu", parseCpuMillis, base.cpu), memoryBytes: base.memoryMi * 1024 * 1024 },
     overhead: { cpuMillis: quantity(errors, "resourceOverhead.cpu", parseCpuMillis, overhead.cpu), memoryBytes: quantity(errors, "resourceOverhead.memory", parseMemoryBytes, overhead.memory) },
     max: { cpuMillis: quantity(errors, "maxVMResources.cpu", parseCpuMillis, max.cpu), memoryBytes: quantity(errors, "maxVMResources.memory", parseMemoryBytes, max.memory) },
   };
-  if (sizing.base.cpuMillis > sizing.max.cpuMillis || sizing.base.memoryBytes > sizing.max.memoryBytes) errors.push("baseVMResources: must not exceed maxVMResources");
+  // An unparsable quantity stands in as 0: comparing with it would blame a field that is fine.
+  if (errors.length === errorsBeforeSizing && (sizing.base.cpuMillis > sizing.max.cpuMillis || sizing.base.memoryBytes > sizing.max.memoryBytes)) errors.push("baseVMResources: must not exceed maxVMResources");
   const enableKernelBoot = s.enableKernelBoot ?? SPEC_DEFAULTS.enableKernelBoot;
   if (enableKernelBoot && !kernel.kernelPath && !kernel.initrdPath) errors.push("kernelBootConfig: needs kernelPath or initrdPath when enableKernelBoot is true");
   if (errors.length > 0) return { ok: false, errors };
@@ -138,7 +145,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
       warmPoolSize,
       sizing,
       kernelBoot: enableKernelBoot ? kernel : undefined,
-      taintKeyPrefix: s.nodeTaintKey ?? SPEC_DEFAULTS.nodeTaintKey,
+      taintKeyPrefix,
       joinMethod: joinMethod as JoinMethod,
       apiServerEndpoint,
       vmNamespace: s.vmNamespace ?? SPEC_DEFAULTS.vmNamespace,

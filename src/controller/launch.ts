@@ -31,8 +31,14 @@ function existingToken(o: Observed): BootstrapToken | undefined {
  * so a crash between them is repaired by the next reconcile.
  */
 export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array): PhaseResult | undefined {
-  if (!isGated(o.pod) || o.vmi) return undefined;
+  if (!isGated(o.pod)) return undefined;
   const launched = conditionOf(o.pod, POD_CONDITIONS.VMLaunched);
+  if (o.vmi) {
+    // A VMI with no VMLaunched condition at all was created but never recorded (a failed
+    // write or a crash right after createVmi). Record it: liveness times out and
+    // replaces only launches it can see.
+    return launched === undefined ? { actions: recordLaunch(o, Math.max(1, attemptsOf(o.pod))) } : undefined;
+  }
   if (launched?.status === "True" || launched?.reason === REASONS.AttemptsExhausted || launched?.reason === REASONS.VMSizeExceedsMaximum) return undefined;
 
   const attempts = attemptsOf(o.pod);
@@ -63,12 +69,17 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
     const cloudConfig = renderCloudConfig(joinInfoFor(pod, o.vmName, token, o.config, o.caCertHash));
     actions.push({ kind: "createSecret", secret: userDataSecret(pod, o.vmName, o.config, cloudConfig) });
   }
-  const message = `VM ${o.vmName} created (attempt ${attempts + 1} of ${o.config.maxAttempts})`;
-  actions.push(
-    { kind: "createVmi", vmi: virtualMachineInstance(pod, o.vmName, o.config, size) },
-    { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.vm]: o.vmName, [POD_ANNOTATIONS.attempts]: String(attempts + 1) } },
-    { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message } },
-    { kind: "event", on: "pod", type: "Normal", reason: REASONS.VMCreated, message },
-  );
+  actions.push({ kind: "createVmi", vmi: virtualMachineInstance(pod, o.vmName, o.config, size) }, ...recordLaunch(o, attempts + 1));
+  actions.push({ kind: "event", on: "pod", type: "Normal", reason: REASONS.VMCreated, message: launchMessage(o, attempts + 1) });
   return { actions };
+}
+
+const launchMessage = (o: Observed, attempt: number): string => `VM ${o.vmName} created (attempt ${attempt} of ${o.config.maxAttempts})`;
+
+/** The pod's record of a launch: its VM and attempt number, and VMLaunched True (timeouts count from here). */
+function recordLaunch(o: Observed, attempt: number): Action[] {
+  return [
+    { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.vm]: o.vmName, [POD_ANNOTATIONS.attempts]: String(attempt) } },
+    { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message: launchMessage(o, attempt) } },
+  ];
 }

@@ -47,15 +47,25 @@ export function decideRegistration(o: Observed): PhaseResult | undefined {
     return { actions: [...changed, ...warn] };
   }
   const deleteTokens: Action[] = o.tokens.map((t) => ({ kind: "deleteSecret", namespace: "kube-system", name: t.metadata?.name ?? "" }));
-  if (isTrusted(o)) return { actions: deleteTokens };
   const registered = conditionOf(o.pod, POD_CONDITIONS.NodeRegistered)?.status === "True";
+  const setRegistered: Action[] = registered
+    ? []
+    : setConditionIfChanged(o.pod, { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: `node ${o.vmName} registered` });
+  const setTrusted: Action = { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and labeled ${TRUSTED_NODE_LABEL}` } };
+  const annotate: Action = { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.node]: o.vmName } };
+  if (isTrusted(o)) {
+    // trustNode went through but a later write may not have: record on the pod whatever it lacks.
+    const trustedRecorded = conditionOf(o.pod, POD_CONDITIONS.NodeTrusted)?.status === "True";
+    const annotated = o.pod.metadata?.annotations?.[POD_ANNOTATIONS.node] === o.vmName;
+    return { actions: [...deleteTokens, ...setRegistered, ...(trustedRecorded ? [] : [setTrusted]), ...(annotated ? [] : [annotate])] };
+  }
   return {
     actions: [
       { kind: "trustNode", name: o.vmName, podUid },
       ...deleteTokens,
-      ...(registered ? [] : setConditionIfChanged(o.pod, { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: `node ${o.vmName} registered` })),
-      { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and labeled ${TRUSTED_NODE_LABEL}` } },
-      { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.node]: o.vmName } },
+      ...setRegistered,
+      setTrusted,
+      annotate,
       { kind: "event", on: "pod", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and trusted` },
     ],
   };

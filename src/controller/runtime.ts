@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node, type V1Pod, type V1Secret } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { MANAGED_BY, OWNED_LABELS } from "../api/conditions.ts";
+import { MANAGED_BY, OWNED_LABELS, REASONS } from "../api/conditions.ts";
 import { MANAGED_LABEL, MANAGED_LABEL_VALUE, NODE_POD_UID_LABEL } from "../api/names.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { createEventRecorder } from "../kube/events.ts";
@@ -38,6 +38,13 @@ export interface RunningController {
 }
 
 const LEASE_NAME = "maroonedpods-controller";
+const CONFIG_VALID_CONDITION = "Valid";
+
+interface ConfigObject {
+  metadata?: CachedObject["metadata"] & { generation?: number };
+  spec?: MaroonedPodsConfigSpec;
+  status?: { observedGeneration?: number; conditions?: { type: string; status: string; message?: string; lastTransitionTime?: string }[] };
+}
 const OWNED_SELECTOR = `${OWNED_LABELS.component}=${MANAGED_BY}`;
 
 /** Drops what the controller never reads, so thousands of cached objects stay small. */
@@ -61,16 +68,41 @@ export async function startController(options: ControllerOptions): Promise<Runni
     if (!result.ok) throw new Error(`invalid MaroonedPodsConfig: ${result.errors.join("; ")}`);
     return result.config;
   }
-  const configCache = createListWatchCache<{ metadata?: CachedObject["metadata"]; spec?: MaroonedPodsConfigSpec }>({
+  const configCache = createListWatchCache<ConfigObject>({
     kubeConfig, logger, signal, path: `/apis/${CONFIG_GROUP}/${CONFIG_VERSION}/${CONFIG_PLURAL}`, fieldSelector: `metadata.name=${CONFIG_NAME}`,
   });
-  const applyConfig = (spec: MaroonedPodsConfigSpec | undefined) => {
-    const result = resolveConfig(spec, { apiServerEndpoint });
+  const applyConfig = (object: ConfigObject | undefined) => {
+    const result = resolveConfig(object?.spec, { apiServerEndpoint });
     if (result.ok) {
       config = result.config;
       logger.info({ vmNamespace: config.vmNamespace, joinMethod: config.joinMethod }, "configuration loaded");
     } else {
       logger.error({ errors: result.errors }, "MaroonedPodsConfig is invalid; keeping the previous configuration");
+    }
+    if (object) void reportConfigStatus(object, result.ok ? undefined : result.errors);
+  };
+  /** observedGeneration and a Valid condition, so `kubectl get mpc default -o yaml` says whether the config took. */
+  const reportConfigStatus = async (object: ConfigObject, errors: string[] | undefined) => {
+    const generation = object.metadata?.generation;
+    const valid = errors === undefined ? "True" : "False";
+    const current = object.status?.conditions?.find((c) => c.type === CONFIG_VALID_CONDITION);
+    const message = errors === undefined ? "configuration in use for new VMs" : errors.join("; ");
+    if (object.status?.observedGeneration === generation && current?.status === valid && current.message === message) return;
+    const condition = {
+      type: CONFIG_VALID_CONDITION,
+      status: valid,
+      reason: errors === undefined ? "Accepted" : REASONS.InvalidConfig,
+      message,
+      observedGeneration: generation,
+      lastTransitionTime: current?.status === valid && current.lastTransitionTime ? current.lastTransitionTime : new Date().toISOString(),
+    };
+    try {
+      await customObjects.patchClusterCustomObjectStatus(
+        { group: CONFIG_GROUP, version: CONFIG_VERSION, plural: CONFIG_PLURAL, name: CONFIG_NAME, body: { status: { observedGeneration: generation, conditions: [condition] } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    } catch (error) {
+      logger.warn({ err: error }, "could not report the configuration's status");
     }
   };
 
@@ -150,7 +182,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   };
 
   await Promise.all([
-    configCache.start({ onAdd: (c) => { applyConfig(c.spec); }, onUpdate: (c) => { applyConfig(c.spec); }, onDelete: () => { applyConfig(undefined); } }),
+    configCache.start({ onAdd: applyConfig, onUpdate: (c) => { applyConfig(c); }, onDelete: () => { applyConfig(undefined); } }),
     caches.pods.start({ onAdd: onPod, onUpdate: onPod, onDelete: (pod) => { if (pod.metadata?.uid) keyByUid.delete(pod.metadata.uid); } }),
     caches.vmis.start(onOwned),
     caches.userDataSecrets.start(onOwned),

@@ -30,13 +30,17 @@ export interface JoinInfo {
 
 export type JoinInfoResult = { ok: true; joinInfo: JoinInfo } | { ok: false; errors: string[] };
 
+/** `server_url` and label/taint keys; exported so the controller's config accepts only what renders a valid join info. */
+export const SERVER_URL_PATTERN = /^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https:\/\/\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$/;
+export const QUALIFIED_NAME_PATTERN = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 const PATTERNS = {
-  server_url: /^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https:\/\/\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$/,
+  server_url: SERVER_URL_PATTERN,
   token: /^[a-z0-9]{6}\.[a-z0-9]{16}$/,
   ca_cert_hash: /^sha256:[a-f0-9]{64}$/,
   node_name: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
   pod_uid: /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/,
-  qualifiedName: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/,
+  qualifiedName: QUALIFIED_NAME_PATTERN,
   labelValue: /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/,
 } as const;
 

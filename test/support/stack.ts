@@ -15,6 +15,8 @@ const CLI = fileURLToPath(new URL("../../bin/maroonedpods.js", import.meta.url))
 
 export interface ComponentProcess {
   readonly pid: number;
+  /** The component's JSON ready line, e.g. its ports. */
+  readonly ready: Readonly<Record<string, unknown>>;
   /** Sends the signal and resolves with the exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -27,16 +29,18 @@ export async function startComponent(command: string, args: readonly string[]): 
     stderr = (stderr + chunk.toString()).slice(-20_000);
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => { resolve(code); }));
-  await new Promise<void>((resolve, reject) => {
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let stdout = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (stdout.includes('"ready":true')) resolve();
+      const line = stdout.split("\n").find((l) => l.includes('"ready":true'));
+      if (line) resolve(JSON.parse(line) as Record<string, unknown>);
     });
     void exited.then((code) => { reject(new Error(`maroonedpods ${command} exited with ${code} before it was ready:\n${stderr}`)); });
   });
   return {
     pid: child.pid ?? -1,
+    ready,
     stop: async (signal = "SIGTERM") => {
       child.kill(signal);
       return exited;
