@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLEANUP_FINALIZER, MANAGED_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { apiMessageOf, statusCodeOf } from "../src/kube/errors.ts";
-import { registerAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
+import { registerAdmission, unregisterAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { freeLoopbackPort } from "../src/devcluster/ports.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { MUTATE_PODS_PATH } from "../webhook/handler.ts";
@@ -101,12 +101,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env.webhook.stop();
-  const registration = env.admin.makeApiClient(AdmissionregistrationV1Api);
-  await registration.deleteMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK_CONFIGURATION_NAME }).catch(() => undefined);
-  for (const name of Object.values(POLICY_NAMES)) {
-    await registration.deleteValidatingAdmissionPolicyBinding({ name }).catch(() => undefined);
-    await registration.deleteValidatingAdmissionPolicy({ name }).catch(() => undefined);
-  }
+  await unregisterAdmission(env.admin);
   await rm(env.tmp, { recursive: true, force: true });
 });
 

@@ -16,6 +16,8 @@ import {
   SCHEDULING_GATE,
   TRUSTED_NODE_LABEL,
 } from "../api/names.ts";
+import { parse } from "yaml";
+import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfoResult } from "../joininfo/join-info.ts";
 import { USER_DATA_SECRET_KEY, userDataSecretNameFor, vmNameFor } from "./artifacts.ts";
 import { resolveConfig, type ControllerConfig } from "./config.ts";
 import type { Action, Observed, PhaseResult } from "./observed.ts";
@@ -232,3 +234,15 @@ export function actionsOf<K extends Action["kind"]>(result: PhaseResult | undefi
 }
 
 export const kindsOf = (result: PhaseResult | undefined): string[] => (result?.actions ?? []).map((a) => a.kind);
+
+/** The files a #cloud-config document writes, as cloud-init reads them. */
+export function writeFilesOf(cloudConfig: string): { path: string; permissions?: string; owner?: string; content: string }[] {
+  const doc = parse(cloudConfig) as { write_files?: { path: string; permissions?: string; owner?: string; content: string }[] } | null;
+  return doc?.write_files ?? [];
+}
+
+/** The join info a #cloud-config document writes, through the node image's own parser. */
+export function writtenJoinInfo(cloudConfig: string): JoinInfoResult {
+  const file = writeFilesOf(cloudConfig).find((f) => f.path === JOIN_INFO_PATH);
+  return file ? parseJoinInfo(file.content) : { ok: false, errors: [`no ${JOIN_INFO_PATH} in write_files`] };
+}

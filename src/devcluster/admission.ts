@@ -1,11 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { isNotFound } from "../kube/errors.ts";
 import type { Logger } from "pino";
 import { applyObjects } from "../kube/apply.ts";
 import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
 import { MUTATE_PODS_PATH } from "../../webhook/handler.ts";
-import { mutatingWebhookConfiguration, validatingAdmissionPolicies } from "../../webhook/manifests.ts";
+import { MUTATING_WEBHOOK_CONFIGURATION_NAME, mutatingWebhookConfiguration, POLICY_NAMES, validatingAdmissionPolicies } from "../../webhook/manifests.ts";
 import { startWebhook, type RunningWebhook } from "../../webhook/server.ts";
 import type { AdmissionSettings } from "../../webhook/settings.ts";
 import { freeLoopbackPort } from "./ports.ts";
@@ -34,6 +35,19 @@ export async function registerAdmission(kubeConfig: KubeConfig, settings: Admiss
     ],
     FIELD_MANAGER,
   );
+}
+
+/** Removes what registerAdmission added (the RuntimeClass stays: pods may use it). */
+export async function unregisterAdmission(kubeConfig: KubeConfig): Promise<void> {
+  const registration = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  const ignoreMissing = (error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  };
+  await registration.deleteMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK_CONFIGURATION_NAME }).catch(ignoreMissing);
+  for (const name of Object.values(POLICY_NAMES)) {
+    await registration.deleteValidatingAdmissionPolicyBinding({ name }).catch(ignoreMissing);
+    await registration.deleteValidatingAdmissionPolicy({ name }).catch(ignoreMissing);
+  }
 }
 
 /** The webhook in-process on a loopback port, registered with the cluster; for `maroonedpods dev`. */

@@ -1,8 +1,11 @@
+import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { freeLoopbackPort } from "./ports.ts";
 import { ProcessGroup } from "./processes.ts";
 import { probeHttp } from "./http-probe.ts";
 import { pollUntil } from "../util/poll.ts";
+
+const POD_STAGES_FILE = fileURLToPath(new URL("./kwok-pod-stages.yaml", import.meta.url));
 
 /**
  * Nodes carrying this label get their heartbeats and pods from kwok. A label,
@@ -38,6 +41,7 @@ export async function startKwok(options: {
     `--manage-nodes-with-label-selector=${KWOK_MANAGED_LABEL}=${KWOK_MANAGED_VALUE}`,
     `--server-address=127.0.0.1:${port}`,
     `--node-lease-duration-seconds=${options.nodeLeaseDurationSeconds}`,
+    `--config=${POD_STAGES_FILE}`,
   ]);
   try {
     await pollUntil("kwok /healthz", async () => ((await probeHttp(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined), {

@@ -107,6 +107,7 @@ export function vmiClient(kubeConfig: KubeConfig) {
       (await api.createNamespacedCustomObject({ ...base, namespace, body: vmi })) as V1VirtualMachineInstance,
     read: async (namespace: string, name: string) => (await api.getNamespacedCustomObject({ ...base, namespace, name })) as V1VirtualMachineInstance,
     delete: (namespace: string, name: string) => api.deleteNamespacedCustomObject({ ...base, namespace, name }),
+    list: async (namespace: string) => ((await api.listNamespacedCustomObject({ ...base, namespace })) as { items: V1VirtualMachineInstance[] }).items,
   };
 }
 

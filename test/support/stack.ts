@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE } from "../../src/api/names.ts";
-import { registerAdmission, writeLoopbackServingCertificate } from "../../src/devcluster/admission.ts";
+import { registerAdmission, unregisterAdmission, writeLoopbackServingCertificate } from "../../src/devcluster/admission.ts";
 import { freeLoopbackPort } from "../../src/devcluster/ports.ts";
 import { serviceAccountKubeConfig } from "../../src/devcluster/service-account.ts";
 import { MUTATE_PODS_PATH } from "../../webhook/handler.ts";
@@ -79,6 +79,7 @@ export async function startStack(admin: KubeConfig, controllerFlags: readonly st
     controllerArgs,
     async stop() {
       await stack.controller.stop();
+      await unregisterAdmission(admin);
       await webhook.stop();
       await rm(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { REASONS } from "../api/conditions.ts";
+import { DEFAULT_VM_NAME, makeNode, makeObserved, makePod, makeVmi, POD_UID } from "./fixtures.test-support.ts";
+import type { Observed } from "./observed.ts";
+import { decideUngate } from "./ungate.ts";
+
+const OTHER_UID = "99999999-8888-4777-8666-555555555555";
+
+describe("decideUngate", () => {
+  it("releases a gated pod onto its trusted, Ready node in one action", () => {
+    const o = makeObserved({ vmi: makeVmi(), node: makeNode({ trustedFor: POD_UID }) });
+    expect(decideUngate(o)).toEqual({
+      actions: [
+        { kind: "releasePod", podUid: POD_UID },
+        { kind: "event", on: "pod", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` },
+      ],
+    });
+  });
+
+  it.each<[string, Partial<Observed>]>([
+    ["no node", { node: undefined }],
+    ["an untrusted node, even Ready", { node: makeNode() }],
+    ["a node trusted for another pod", { node: makeNode({ trustedFor: OTHER_UID }) }],
+    ["a trusted node that is NotReady", { node: makeNode({ trustedFor: POD_UID, ready: "False" }) }],
+    ["a trusted node whose readiness is Unknown", { node: makeNode({ trustedFor: POD_UID, ready: "Unknown" }) }],
+    ["a trusted node without a Ready condition", { node: makeNode({ trustedFor: POD_UID, ready: undefined }) }],
+    ["a pod already released", { pod: makePod({ gated: false }), node: makeNode({ trustedFor: POD_UID }) }],
+  ])("does nothing with %s", (_, overrides) => {
+    expect(decideUngate(makeObserved({ vmi: makeVmi(), ...overrides }))).toBeUndefined();
+  });
+});
