@@ -74,6 +74,8 @@ export const SPEC_DEFAULTS = {
 /** A pod UID is 36 characters; the node name must stay a 63-character DNS label. */
 const MAX_NODE_NAME_PREFIX = 63 - 36;
 const DURATION = /^(\d+)(s|m|h)$/;
+/** Longer waits help nobody, and keep timers and token expiry dates in range. */
+const MAX_DURATION_MS = 24 * 3_600_000;
 
 export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text);
@@ -117,8 +119,8 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$/.test(prefix) || prefix.length > MAX_NODE_NAME_PREFIX) {
     errors.push(`nodeNamePrefix: must be lowercase letters, digits and '-', at most ${MAX_NODE_NAME_PREFIX} characters`);
   }
-  if (registrationTimeoutMs === undefined || registrationTimeoutMs <= 0) errors.push("registrationTimeout: must be a positive duration like 10m");
-  if (bootstrapTokenTtlMs === undefined || bootstrapTokenTtlMs <= 0) errors.push("bootstrapTokenTTL: must be a positive duration like 30m");
+  if (registrationTimeoutMs === undefined || registrationTimeoutMs <= 0 || registrationTimeoutMs > MAX_DURATION_MS) errors.push("registrationTimeout: must be a positive duration up to 24h, like 10m");
+  if (bootstrapTokenTtlMs === undefined || bootstrapTokenTtlMs <= 0 || bootstrapTokenTtlMs > MAX_DURATION_MS) errors.push("bootstrapTokenTTL: must be a positive duration up to 24h, like 30m");
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) errors.push("maxAttempts: must be an integer >= 1");
   if (!Number.isInteger(warmPoolSize) || warmPoolSize < 0) errors.push("warmPoolSize: must be an integer >= 0");
   if (!Number.isInteger(base.memoryMi) || base.memoryMi <= 0) errors.push("baseVMResources.memoryMi: must be a positive integer");

@@ -202,9 +202,15 @@ describe("decideLaunch: nothing to do", () => {
     ["the VMI exists", { pod: launched(REASONS.VMCreated, "True"), vmi: makeVmi() }],
     ["VMLaunched is True (the VMI vanished: liveness decides)", { pod: launched(REASONS.VMCreated, "True") }],
     ["attempts are exhausted", { pod: launched(REASONS.AttemptsExhausted, "False") }],
-    ["the pod is too big for any VM", { pod: makePod({ conditions: [podCondition(POD_CONDITIONS.VMLaunched, "False", REASONS.VMSizeExceedsMaximum)] }) }],
   ])("%s", (_, overrides) => {
     expect(decideLaunch(makeObserved(overrides), noRandomBytes)).toBeUndefined();
+  });
+});
+
+describe("decideLaunch: a pod refused for its size", () => {
+  it("is launched once the maximum allows it, without a restart", () => {
+    const refused = makePod({ conditions: [podCondition(POD_CONDITIONS.VMLaunched, "False", REASONS.VMSizeExceedsMaximum)] });
+    expect(kindsOf(decideLaunch(makeObserved({ pod: refused }), countingBytes()))).toContain("createVmi");
   });
 });
 

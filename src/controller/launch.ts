@@ -39,7 +39,8 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
     // replaces only launches it can see.
     return launched === undefined ? { actions: recordLaunch(o, Math.max(1, attemptsOf(o.pod))) } : undefined;
   }
-  if (launched?.status === "True" || launched?.reason === REASONS.AttemptsExhausted || launched?.reason === REASONS.VMSizeExceedsMaximum) return undefined;
+  // A pod refused for its size is looked at again: a raised maxVMResources applies to it too.
+  if (launched?.status === "True" || launched?.reason === REASONS.AttemptsExhausted) return undefined;
 
   const attempts = attemptsOf(o.pod);
   if (attempts > 0) {
@@ -53,7 +54,9 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
   const size = sizeVm(o.pod, o.config.sizing);
   if (!size.ok) {
     const condition = { type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.VMSizeExceedsMaximum, message: size.reason } as const;
-    return { actions: [...setConditionIfChanged(o.pod, condition), { kind: "event", on: "pod", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: size.reason }] };
+    const changed = setConditionIfChanged(o.pod, condition);
+    const warn: Action[] = changed.length > 0 ? [{ kind: "event", on: "pod", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: size.reason }] : [];
+    return { actions: [...changed, ...warn] };
   }
 
   const pod: PodIdentity = { uid: o.pod.metadata?.uid ?? "", namespace: o.pod.metadata?.namespace ?? "", name: o.pod.metadata?.name ?? "" };
