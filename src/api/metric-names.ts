@@ -7,6 +7,7 @@ export const METRIC_NAMES = {
   reconcileErrors: "maroonedpods_reconcile_errors_total",
   reconcileDuration: "maroonedpods_reconcile_duration_seconds",
   queueDepth: "maroonedpods_workqueue_depth",
+  queueWait: "maroonedpods_workqueue_wait_seconds",
   vms: "maroonedpods_vms",
   teardowns: "maroonedpods_teardowns_total",
   orphansRemoved: "maroonedpods_orphans_removed_total",

@@ -11,6 +11,8 @@ export interface ControllerMetrics {
   observeSince(span: Span, since: number | undefined, now: number): void;
   reconciled(seconds: number, failed: boolean): void;
   queueDepth(depth: number): void;
+  /** From an event enqueueing a pod to a worker taking it up. */
+  queueWait(seconds: number): void;
   teardown(): void;
   orphanRemoved(kind: string): void;
   leader(isLeader: boolean): void;
@@ -34,6 +36,12 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
     registers,
   });
   const depth = new Gauge({ name: METRIC_NAMES.queueDepth, help: "Pod keys waiting in the work queue.", registers });
+  const wait = new Histogram({
+    name: METRIC_NAMES.queueWait,
+    help: "Time from an event enqueueing a pod until a worker picks it up.",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers,
+  });
   const teardowns = new Counter({ name: METRIC_NAMES.teardowns, help: "Pods whose VM, node and Secrets were torn down.", registers });
   const orphans = new Counter({ name: METRIC_NAMES.orphansRemoved, help: "Objects removed because their pod no longer exists, by kind.", labelNames: ["kind"] as const, registers });
   const leader = new Gauge({ name: METRIC_NAMES.isLeader, help: "1 while this replica holds the leader lease.", registers });
@@ -61,6 +69,9 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
       if (failed) errors.inc();
     },
     queueDepth: (value) => { depth.set(value); },
+    queueWait: (seconds) => {
+      wait.observe(seconds);
+    },
     teardown: () => { teardowns.inc(); },
     orphanRemoved: (kind) => { orphans.inc({ kind }); },
     leader: (isLeader) => { leader.set(isLeader ? 1 : 0); },

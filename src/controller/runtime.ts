@@ -146,8 +146,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
   // Event -> pod key. Nodes only know their pod's UID; the pod cache resolves it.
   const keyByUid = new Map<string, string>();
+  const enqueuedAt = new Map<string, number>();
   const enqueue = (key: string | undefined) => {
-    if (key) queue.add(key);
+    if (!key) return;
+    if (!enqueuedAt.has(key)) enqueuedAt.set(key, performance.now());
+    queue.add(key);
   };
   const onOwned = { onAdd: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); }, onUpdate: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); }, onDelete: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); } };
   const onNode = (node: V1Node) => {
@@ -199,6 +202,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const sweep = setInterval(() => void sweepOrphans(), options.orphanSweepIntervalMs);
     const workers = runWorkers(queue, options.workers, async (key) => {
       const started = performance.now();
+      const since = enqueuedAt.get(key);
+      if (since !== undefined) {
+        enqueuedAt.delete(key);
+        metrics.queueWait((started - since) / 1000);
+      }
       try {
         const result = await reconcile(key);
         metrics.reconciled((performance.now() - started) / 1000, false);

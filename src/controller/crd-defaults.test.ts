@@ -1,0 +1,21 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { SPEC_DEFAULTS } from "./config.ts";
+
+const CRD = fileURLToPath(new URL("../../crds/maroonedpodsconfigs.maroonedpods.io.yaml", import.meta.url));
+
+interface Schema {
+  default?: unknown;
+  properties?: Record<string, Schema>;
+}
+
+describe("the MaroonedPodsConfig CRD", () => {
+  it("defaults every field exactly as the controller does when the object is absent", async () => {
+    const crd = parse(await readFile(CRD, "utf8")) as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
+    const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec;
+    const schemaDefaults = Object.fromEntries(Object.entries(spec?.properties ?? {}).map(([field, schema]) => [field, schema.default]));
+    expect(schemaDefaults).toEqual({ ...SPEC_DEFAULTS, apiServerEndpoint: undefined });
+  });
+});
