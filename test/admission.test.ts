@@ -21,7 +21,7 @@ import { MUTATING_WEBHOOK_CONFIGURATION_NAME, POLICY_NAMES } from "../webhook/ma
 import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
 import { adminKubeConfig, createNamespace, randomSuffix } from "./support/kube.ts";
 import { serviceAccountClient } from "./support/identities.ts";
-import { startWebhookProcess, type WebhookProcess } from "./support/webhook-process.ts";
+import { startComponent, type ComponentProcess } from "./support/stack.ts";
 
 const settings = DEFAULT_ADMISSION_SETTINGS;
 const dedicatedKey = "maroonedpods.io/dedicated";
@@ -32,7 +32,7 @@ interface Env {
   controller: KubeConfig;
   namespace: string;
   webhookArgs: string[];
-  webhook: WebhookProcess;
+  webhook: ComponentProcess;
   register: () => Promise<void>;
   tmp: string;
 }
@@ -73,7 +73,7 @@ beforeAll(async () => {
     `--tls-cert-file=${tls.certFile}`, `--tls-key-file=${tls.keyFile}`,
     "--bind-address=127.0.0.1", `--port=${port}`, "--ops-bind-address=127.0.0.1", "--ops-port=0", "--log-level=warn",
   ];
-  const webhook = await startWebhookProcess(webhookArgs);
+  const webhook = await startComponent("webhook", webhookArgs);
   const register = () => registerAdmission(admin, settings, { url: `https://127.0.0.1:${port}${MUTATE_PODS_PATH}`, caPem: tls.caPem });
   await register();
 
@@ -163,7 +163,7 @@ describe("the mutating webhook, running as its own process", () => {
       expect(rejected.code).toBe(500);
       expect(rejected.message).toMatch(/failed calling webhook "pods\.maroonedpods\.io"/);
     } finally {
-      env.webhook = await startWebhookProcess(env.webhookArgs);
+      env.webhook = await startComponent("webhook", env.webhookArgs);
     }
     expectIsolated(await pollUntil("the restarted webhook", () => createPod(env.tenant, podManifest({ labels: maroonLabel })).catch(() => undefined), { timeoutMs: 30_000 }));
   });

@@ -17,7 +17,7 @@ import { startAdmissionServer } from "../admission/server.ts";
 import { applyObjects } from "../kube/apply.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { createEventRecorder } from "../kube/events.ts";
-import { runWatchLoop } from "../kube/watch-loop.ts";
+import { createListWatchCache } from "../kube/list-watch-cache.ts";
 import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfo } from "../joininfo/join-info.ts";
 import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
 import { pollUntil } from "../util/poll.ts";
@@ -241,13 +241,23 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
   };
 
   const abort = new AbortController();
-  const watching = runWatchLoop<V1VirtualMachineInstance>({
+  const vmis = createListWatchCache<V1VirtualMachineInstance>({
     kubeConfig,
     path: `/apis/${VMI_GROUP}/${VMI_VERSION}/${VMI_PLURAL}`,
     logger,
     signal: abort.signal,
-    onEvent: onVmi,
+    resyncPeriodMs: 0,
   });
+  try {
+    await vmis.start({
+      onAdd: (vmi) => { onVmi("ADDED", vmi); },
+      onUpdate: (vmi) => { onVmi("MODIFIED", vmi); },
+      onDelete: (vmi) => { onVmi("DELETED", vmi); },
+    });
+  } catch (error) {
+    await admission.close();
+    throw error;
+  }
 
   return {
     failVmi,
@@ -257,7 +267,6 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
         runtime.stopped = true;
         for (const timer of runtime.timers) clearTimeout(timer);
       }
-      await watching;
       await admission.close();
     },
   };

@@ -1,6 +1,6 @@
 import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { isAlreadyExists } from "../../src/kube/errors.ts";
-import { kubeConfigFor } from "../../src/kube/kubeconfig.ts";
+import { serviceAccountKubeConfig } from "../../src/devcluster/service-account.ts";
 
 async function ignoreExists(promise: Promise<unknown>): Promise<void> {
   try {
@@ -15,9 +15,8 @@ export async function ensureNamespace(admin: KubeConfig, name: string): Promise<
 }
 
 /**
- * A client that authenticates as a ServiceAccount with a token from the
- * TokenRequest API, holding the given cluster-wide rules; so requests carry a
- * real tenant or controller identity, not the admin's.
+ * A ServiceAccount holding the given cluster-wide rules, and a client with its
+ * TokenRequest token: requests carry a real tenant identity, not the admin's.
  */
 export async function serviceAccountClient(
   admin: KubeConfig,
@@ -39,13 +38,5 @@ export async function serviceAccountClient(
       },
     }),
   );
-  const token = await core.createNamespacedServiceAccountToken({ namespace: account.namespace, name: account.name, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-  const cluster = admin.getCurrentCluster();
-  if (!cluster?.caData) throw new Error("admin kubeconfig has no certificate-authority-data");
-  return kubeConfigFor({
-    clusterName: "test",
-    server: cluster.server,
-    caPem: Buffer.from(cluster.caData, "base64").toString("utf8"),
-    user: { name: account.name, token: token.status?.token ?? "" },
-  });
+  return serviceAccountKubeConfig(admin, account, 3600);
 }
