@@ -17,6 +17,7 @@ import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, resolveConfig, type ControllerConfig, type MaroonedPodsConfigSpec } from "./config.ts";
 import { findOrphans, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
 import { createControllerMetrics } from "./metrics.ts";
+import { preflightProblems } from "./preflight.ts";
 import { createReconciler, type ControllerCaches } from "./reconciler.ts";
 
 export interface ControllerOptions {
@@ -105,6 +106,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
       logger.warn({ err: error }, "could not report the configuration's status");
     }
   };
+
+  const problems = await preflightProblems(kubeConfig, config.vmNamespace);
+  if (problems.length > 0) throw new Error(`cannot start: ${problems.join("; ")}`);
 
   const cache = <T extends CachedObject>(path: string, selector: { labelSelector?: string }): ListWatchCache<T> =>
     createListWatchCache<T>({ kubeConfig, logger, signal, path, ...selector, transform: slim });
