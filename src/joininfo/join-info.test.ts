@@ -39,11 +39,12 @@ describe("parseJoinInfo", () => {
 
   it("names a missing field and an unknown one", () => {
     const result = parseJoinInfo(stringify({ ...valid, token: undefined, extra: 1 }));
-    expect(result).toEqual({ ok: false, errors: ["extra: unknown field", "token: required string"] });
+    expect(result).toEqual({ ok: false, errors: ["token: required", "extra: unknown field"] });
   });
 
   it("rejects text that is not YAML or not a map", () => {
     expect(parseJoinInfo("a: [").ok).toBe(false);
-    expect(parseJoinInfo("- 1")).toEqual({ ok: false, errors: ["join info: must be a YAML map"] });
+    expect(parseJoinInfo("- 1")).toEqual({ ok: false, errors: ["join info: must be a map"] });
+    expect(parseJoinInfo("")).toEqual({ ok: false, errors: ["join info: must be a map"] });
   });
 });
