@@ -134,6 +134,15 @@ describe("shellcheck", () => {
   });
 });
 
+describe("join-config.py", () => {
+  it("is Python 3.9, CentOS Stream 9's python3", () => {
+    const check = "import ast, sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 9))";
+    const result = run(python3, ["-c", check, join(NODE_DIR, "join-config.py")]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+});
+
 describe("the boot script on the shared test vectors", () => {
   it.each(valid.map((v) => [v.name, v] as const))("%s: writes exactly the expected config and starts the agent once; a second run changes nothing", (_, vector) => {
     const sandbox = makeSandbox();
