@@ -72,7 +72,7 @@ build_kwok() {
   log "building kwok ${KWOK_VERSION}"
   local gobin="$work_root/kwok-bin"
   mkdir -p "$gobin"
-  GOBIN="$gobin" GOFLAGS= go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION}" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
+  GOBIN="$gobin" GOFLAGS='' go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION}" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
   mv "$gobin/kwok" "$OUT_DIR/kwok"
 }
 

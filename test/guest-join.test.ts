@@ -3,7 +3,7 @@ import { CertificatesV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1N
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { statusCodeOf } from "../src/kube/errors.ts";
-import { kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "../src/simulator/guest.ts";
+import { discoverClusterCa, kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "../src/simulator/guest.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import {
   adminKubeConfig,
@@ -86,6 +86,13 @@ describe("a simulated guest joins through the bootstrap-token and CSR path", () 
       return nodeCondition(current, "Ready") === "True" ? current : undefined;
     }, { timeoutMs: 60_000, intervalMs: 500 });
     expect(node.metadata?.name).toBe(nodeName);
+  });
+
+  it("checks the CA the way the join method's agent does: a PEM hash for k3s, a public-key pin for kubeadm", async () => {
+    const admin = adminKubeConfig();
+    const k3s = (caCertHash: string) => joinInfoFor(admin, { token: "", caCertHash, nodeName: `marooned-${randomSuffix()}`, podUid: randomUUID(), joinMethod: "k3s" });
+    await expect(discoverClusterCa({ ...k3s(await clusterCaCertHash(admin, "k3s")) })).resolves.toMatch(/^-----BEGIN CERTIFICATE-----/);
+    await expect(discoverClusterCa(k3s(await clusterCaCertHash(admin, "kubeadm")))).rejects.toThrow(/does not match ca_cert_hash/);
   });
 
   it("refuses to join a cluster whose CA does not match the pinned hash", async () => {

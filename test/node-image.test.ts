@@ -18,7 +18,7 @@ import { loadVectors, type ValidVector } from "../src/joininfo/test-vectors.test
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const NODE_DIR = join(REPO, "images/node");
 const STUBS_DIR = join(REPO, "test/fixtures/node-boot-stubs");
-const SCRIPTS = ["images/node/marooned-node-boot.sh", ".ci/run", ...readdirSync(STUBS_DIR).map((stub) => `test/fixtures/node-boot-stubs/${stub}`)];
+const SCRIPTS = ["images/node/marooned-node-boot.sh", "scripts/build-control-plane.sh", ".ci/run", ...readdirSync(STUBS_DIR).map((stub) => `test/fixtures/node-boot-stubs/${stub}`)];
 const BOOT_SCRIPT = "/usr/libexec/marooned/marooned-node-boot";
 const JOIN_INFO = "/etc/marooned/join-info.yaml";
 const K3S_CONFIG = "/etc/rancher/k3s/config.yaml";
@@ -126,7 +126,7 @@ afterEach(() => {
 });
 
 describe("shellcheck", () => {
-  it("passes every script of the node image, its test stand-ins and CI's", () => {
+  it("passes every script: the node image's, the control-plane build, the test stand-ins and CI's", () => {
     requireTool("shellcheck", ["--version"], "install it: apt-get update && apt-get install -y shellcheck (.ci/run does this when it is missing)");
     const result = run("shellcheck", ["--external-sources", ...SCRIPTS]);
     expect(result.stdout + result.stderr).toBe("");

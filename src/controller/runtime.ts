@@ -12,7 +12,7 @@ import { createEventRecorder } from "../kube/events.ts";
 import { runLeaderElection } from "../kube/leader-election.ts";
 import { createListWatchCache, type CachedObject, type ListWatchCache } from "../kube/list-watch-cache.ts";
 import { createWorkQueue, runWorkers, systemClock } from "../kube/workqueue.ts";
-import { publicKeyPinOf } from "../pki/certificates.ts";
+import { caCertHashFor } from "../joininfo/ca-hash.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, resolveConfig, type ControllerConfig, type MaroonedPodsConfigSpec } from "./config.ts";
 import { findOrphans, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
@@ -130,16 +130,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
   });
   const queue = createWorkQueue({ clock: systemClock, onDepthChange: (depth) => { metrics.queueDepth(depth); } });
 
-  let caCertHash: string | undefined;
+  let clusterCaPem: string | undefined;
   const reconcile = createReconciler({
     kubeConfig,
     caches,
     config: () => config,
     caCertHash: async () => {
-      caCertHash ??= publicKeyPinOf(
-        (await core.readNamespacedConfigMap({ namespace: options.namespace, name: "kube-root-ca.crt" })).data?.["ca.crt"] ?? "",
-      );
-      return caCertHash;
+      clusterCaPem ??= (await core.readNamespacedConfigMap({ namespace: options.namespace, name: "kube-root-ca.crt" })).data?.["ca.crt"] ?? "";
+      return caCertHashFor(config.joinMethod, clusterCaPem);
     },
     clock: { now: () => Date.now() },
     randomBytes: (n) => randomBytes(n),

@@ -3,7 +3,8 @@ import { CertificatesV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type Kub
 import { request } from "node:https";
 import { parse } from "yaml";
 import type { Logger } from "pino";
-import { createCertificateSigningRequest, generateKeyPair, privateKeyToPem, publicKeyPinOf } from "../pki/certificates.ts";
+import { caCertHashFor } from "../joininfo/ca-hash.ts";
+import { createCertificateSigningRequest, generateKeyPair, privateKeyToPem } from "../pki/certificates.ts";
 import { kubeConfigFor } from "../kube/kubeconfig.ts";
 import { pollUntil } from "../util/poll.ts";
 import type { JoinInfo } from "../joininfo/join-info.ts";
@@ -24,9 +25,9 @@ export interface GuestResources {
 }
 
 /**
- * Token discovery as kubeadm does it: read the public cluster-info ConfigMap
- * without trusting the server yet, then accept its CA only if the CA's public
- * key matches the pinned hash from the join info.
+ * Token discovery: read the public cluster-info ConfigMap without trusting the
+ * server yet (a k3s agent reads /cacerts instead), then accept its CA only if
+ * it matches the join info's hash, computed the way that join method's agent does.
  */
 export async function discoverClusterCa(joinInfo: JoinInfo): Promise<string> {
   const url = `${joinInfo.server_url}/api/v1/namespaces/kube-public/configmaps/cluster-info`;
@@ -50,8 +51,8 @@ export async function discoverClusterCa(joinInfo: JoinInfo): Promise<string> {
   const caData = kubeconfig?.clusters?.[0]?.cluster?.["certificate-authority-data"];
   if (!caData) throw new Error("cluster-info discovery: no certificate-authority-data");
   const caPem = Buffer.from(caData, "base64").toString("utf8");
-  const pin = publicKeyPinOf(caPem);
-  if (pin !== joinInfo.ca_cert_hash) throw new Error(`cluster-info discovery: CA public key ${pin} does not match ca_cert_hash ${joinInfo.ca_cert_hash}`);
+  const hash = caCertHashFor(joinInfo.join_method, caPem);
+  if (hash !== joinInfo.ca_cert_hash) throw new Error(`cluster-info discovery: CA hash ${hash} does not match ca_cert_hash ${joinInfo.ca_cert_hash}`);
   return caPem;
 }
 

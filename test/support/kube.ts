@@ -4,8 +4,8 @@ import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kub
 import { inject } from "vitest";
 import { stringify } from "yaml";
 import { KUBEADM_NODE_BOOTSTRAP_GROUP } from "../../src/api/names.ts";
-import { JOIN_INFO_PATH, type JoinInfo } from "../../src/joininfo/join-info.ts";
-import { publicKeyPinOf } from "../../src/pki/certificates.ts";
+import { JOIN_INFO_PATH, type JoinInfo, type JoinMethod } from "../../src/joininfo/join-info.ts";
+import { caCertHashFor } from "../../src/joininfo/ca-hash.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/simulator/constants.ts";
 import { pollUntil } from "../../src/util/poll.ts";
 
@@ -45,20 +45,20 @@ export async function createBootstrapToken(kubeConfig: KubeConfig, ttlSeconds = 
   return `${id}.${secret}`;
 }
 
-/** The pin of the cluster CA as the controller computes it: from the kube-root-ca.crt ConfigMap. */
-export async function clusterCaCertHash(kubeConfig: KubeConfig): Promise<string> {
+/** The cluster CA's hash as the controller computes it for a join method: from the kube-root-ca.crt ConfigMap. */
+export async function clusterCaCertHash(kubeConfig: KubeConfig, joinMethod: JoinMethod = "kubeadm"): Promise<string> {
   const configMap = await pollUntil(
     "kube-root-ca.crt in kube-system",
     async () => (await kubeConfig.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: "kube-system", name: "kube-root-ca.crt" })).data?.["ca.crt"],
     { timeoutMs: 30_000 },
   );
-  return publicKeyPinOf(configMap);
+  return caCertHashFor(joinMethod, configMap);
 }
 
-export function joinInfoFor(kubeConfig: KubeConfig, options: { token: string; caCertHash: string; nodeName: string; podUid: string }): JoinInfo {
+export function joinInfoFor(kubeConfig: KubeConfig, options: { token: string; caCertHash: string; nodeName: string; podUid: string; joinMethod?: JoinMethod }): JoinInfo {
   return {
     version: 1,
-    join_method: "kubeadm",
+    join_method: options.joinMethod ?? "kubeadm",
     server_url: kubeConfig.getCurrentCluster()?.server ?? "",
     token: options.token,
     ca_cert_hash: options.caCertHash,

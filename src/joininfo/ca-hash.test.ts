@@ -1,0 +1,14 @@
+import { createHash, createPublicKey } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { createCertificateAuthority } from "../pki/certificates.ts";
+import { caCertHashFor } from "./ca-hash.ts";
+
+describe("caCertHashFor", () => {
+  it("pins the public key for kubeadm and hashes the PEM text for k3s", async () => {
+    const { certPem } = await createCertificateAuthority("test-ca", 1);
+    const spki = createPublicKey(certPem).export({ type: "spki", format: "der" });
+    expect(caCertHashFor("kubeadm", certPem)).toBe(`sha256:${createHash("sha256").update(spki).digest("hex")}`);
+    expect(caCertHashFor("k3s", certPem)).toBe(`sha256:${createHash("sha256").update(certPem).digest("hex")}`);
+    expect(caCertHashFor("k3s", certPem)).not.toBe(caCertHashFor("kubeadm", certPem));
+  });
+});
