@@ -2,7 +2,6 @@
  * The names every part of MaroonedPods agrees on (see the shared design notes).
  * Defaults of configurable names are marked DEFAULT_.
  */
-export const API_GROUP = "maroonedpods.io";
 
 /** The label a user sets to select a pod. */
 export const MAROON_LABEL = "maroonedpods.io/maroon";
@@ -29,7 +28,6 @@ export const DEFAULT_NODE_NAME_PREFIX = "marooned-";
 export const DEFAULT_SYSTEM_NAMESPACE = "maroonedpods-system";
 export const DEFAULT_VM_NAMESPACE = "maroonedpods-vms";
 export const DEFAULT_CONTROLLER_SERVICE_ACCOUNT = "maroonedpods-controller";
-export const DEFAULT_WEBHOOK_SERVICE_ACCOUNT = "maroonedpods-webhook";
 export const WEBHOOK_SERVICE_NAME = "maroonedpods-webhook";
 /** The group kubeadm puts its default node bootstrap tokens in; the controller's tokens use it by default. */
 export const KUBEADM_NODE_BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token";

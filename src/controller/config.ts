@@ -6,7 +6,6 @@ import type { VmSizingConfig } from "./sizing.ts";
 export const CONFIG_GROUP = "maroonedpods.io";
 export const CONFIG_VERSION = "v1alpha1";
 export const CONFIG_PLURAL = "maroonedpodsconfigs";
-export const CONFIG_KIND = "MaroonedPodsConfig";
 /** The one object the controller reads; others are ignored (and the CRD rejects them). */
 export const CONFIG_NAME = "default";
 
