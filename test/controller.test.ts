@@ -1,5 +1,7 @@
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../src/api/conditions.ts";
 import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, NODE_POD_UID_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { isNotFound } from "../src/kube/errors.ts";
@@ -12,6 +14,7 @@ let admin: KubeConfig;
 let core: CoreV1Api;
 let stack: Stack;
 const vmName = (uid: string) => `marooned-${uid}`;
+const CLI = fileURLToPath(new URL("../bin/maroonedpods.js", import.meta.url));
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 const maroonedPod = (name: string, extra: Partial<NonNullable<V1Pod["spec"]>> = {}): V1Pod => ({
@@ -76,6 +79,19 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     expect(vmi.spec.volumes?.find((v) => v.cloudInitNoCloud)?.cloudInitNoCloud?.secretRef?.name).toBe(`${vmName(uid)}-cloud-init`);
     expect(JSON.stringify(vmi.spec)).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}/);
     expect(await tokensFor(uid)).toEqual([]);
+  });
+
+  it("`maroonedpods status` shows the pod, its VM and node, the step times and the last event", async () => {
+    const namespace = await namespaceWithServiceAccount("status");
+    const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("shown") })).metadata?.uid ?? "";
+    await runningPod(namespace, "shown");
+    const output = execFileSync(process.execPath, [CLI, "status", `--kubeconfig=${inject("kubeconfigPath")}`, `${namespace}/shown`], { encoding: "utf8" });
+    const [header, row, ...more] = output.trimEnd().split("\n");
+    expect(header).toMatch(/^POD\s+VM\s+NODE\s+PHASE\s+VM CREATED\s+NODE TRUSTED\s+RUNNING\s+LAST EVENT$/);
+    expect(more).toEqual([]);
+    expect(row).toMatch(new RegExp(`^${namespace}/shown\\s+${vmName(uid)}\\s+${vmName(uid)}\\s+Running\\s+[\\d.]+s\\s+[\\d.]+s\\s+[\\d.]+s\\s+(PodReleased: released onto node|Scheduled: Successfully assigned ${namespace}/shown to) ${vmName(uid)}$`));
+    const everywhere = execFileSync(process.execPath, [CLI, "status", `--kubeconfig=${inject("kubeconfigPath")}`], { encoding: "utf8" });
+    expect(everywhere).toContain(`${namespace}/shown`);
   });
 
   it("gives two pods with the same name in two namespaces distinct VMs and nodes", async () => {

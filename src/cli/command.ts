@@ -8,8 +8,10 @@ export interface Command {
   readonly summary: string;
   readonly description: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Arguments after the flags, e.g. `[POD]`; a command without this takes none. */
+  readonly positionals?: { readonly usage: string; readonly max: number };
   /** Resolves to the process exit code. */
-  run(values: Readonly<Record<string, string | boolean | undefined>>): Promise<number>;
+  run(values: Readonly<Record<string, string | boolean | undefined>>, positionals: readonly string[]): Promise<number>;
 }
 
 /** Thrown for bad flags or values: the CLI prints its message on one line and exits 2. */
@@ -18,7 +20,7 @@ export class UsageError extends Error {
 }
 
 export function commandHelp(program: string, command: Command): string {
-  const lines = [`Usage: ${program} ${command.name} [flags]`, "", command.description, "", "Flags:"];
+  const lines = [`Usage: ${program} ${command.name} [flags]${command.positionals ? ` ${command.positionals.usage}` : ""}`, "", command.description, "", "Flags:"];
   const help: OptionSpec = { type: "boolean", description: "show this help" };
   const entries = Object.entries({ ...command.options, help });
   const rendered = entries.map(([name, spec]) => {

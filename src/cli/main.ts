@@ -3,10 +3,11 @@ import { parseArgs } from "node:util";
 import { commandHelp, UsageError, type Command } from "./command.ts";
 import { controllerCommand } from "./controller.ts";
 import { devCommand } from "./dev.ts";
+import { statusCommand } from "./status.ts";
 import { webhookCommand } from "./webhook.ts";
 
 const PROGRAM = "maroonedpods";
-const COMMANDS: readonly Command[] = [controllerCommand, webhookCommand, devCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, webhookCommand, statusCommand, devCommand];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -31,21 +32,23 @@ export async function main(argv: readonly string[]): Promise<number> {
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(", ")}`);
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: [...rest],
       options: { ...command.options, help: { type: "boolean", short: "h" } },
       strict: true,
-      allowPositionals: false,
-    }) as { values: Record<string, string | boolean | undefined> });
+      allowPositionals: command.positionals !== undefined,
+    }));
   } catch (error) {
     throw new UsageError(`${command.name}: ${(error as Error).message.split("\n")[0] ?? ""}`);
   }
+  if (positionals.length > (command.positionals?.max ?? 0)) throw new UsageError(`${command.name}: too many arguments: ${positionals.join(" ")}`);
   if (values.help) {
     process.stdout.write(`${commandHelp(PROGRAM, command)}\n`);
     return 0;
   }
-  return command.run(values);
+  return command.run(values, positionals);
 }
 
 try {
