@@ -94,6 +94,24 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     expect(everywhere).toContain(`${namespace}/shown`);
   });
 
+  it("`maroonedpods doctor` passes what this cluster has and names a fix for what it lacks", () => {
+    let output = "";
+    let status = 0;
+    try {
+      output = execFileSync(process.execPath, [CLI, "doctor", `--kubeconfig=${inject("kubeconfigPath")}`], { encoding: "utf8" });
+    } catch (error) {
+      ({ stdout: output, status } = error as { stdout: string; status: number });
+    }
+    const row = (check: string) => output.split("\n").find((line) => line.startsWith(check)) ?? "";
+    for (const check of ["Kubernetes >= 1.30", "VirtualMachineInstance CRD", "bootstrap-token authentication", "CSR auto-approval RBAC", "webhook reachable", "config valid"]) {
+      expect(row(check), check).toMatch(/\spass\s/);
+    }
+    // The simulator serves VMIs without a KubeVirt install, and this is a kubeadm-style cluster while joinMethod defaults to k3s.
+    expect(row("KubeVirt installed")).toMatch(/FAIL\s+no KubeVirt custom resource: install KubeVirt/);
+    expect(row("cluster kind matches joinMethod")).toMatch(/FAIL\s+.*set spec\.joinMethod: kubeadm/);
+    expect(status).toBe(1);
+  });
+
   it("gives two pods with the same name in two namespaces distinct VMs and nodes", async () => {
     const [a, b] = [await namespaceWithServiceAccount("twin"), await namespaceWithServiceAccount("twin")];
     await core.createNamespacedPod({ namespace: a, body: maroonedPod("same") });

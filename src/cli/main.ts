@@ -3,11 +3,12 @@ import { parseArgs } from "node:util";
 import { commandHelp, UsageError, type Command } from "./command.ts";
 import { controllerCommand } from "./controller.ts";
 import { devCommand } from "./dev.ts";
+import { doctorCommand } from "./doctor.ts";
 import { statusCommand } from "./status.ts";
 import { webhookCommand } from "./webhook.ts";
 
 const PROGRAM = "maroonedpods";
-const COMMANDS: readonly Command[] = [controllerCommand, webhookCommand, statusCommand, devCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, webhookCommand, statusCommand, doctorCommand, devCommand];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
