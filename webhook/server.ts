@@ -1,8 +1,7 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startAdmissionServer } from "../src/admission/server.ts";
+import { startOpsServer } from "../src/util/ops-server.ts";
 import { MUTATE_PODS_PATH, podMutationHandler } from "./handler.ts";
 import { createWebhookMetrics } from "./metrics.ts";
 import type { AdmissionSettings } from "./settings.ts";
@@ -24,16 +23,6 @@ export interface RunningWebhook {
   readonly port: number;
   readonly opsPort: number;
   stop(): Promise<void>;
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 /** The mutating admission webhook: HTTPS for the API server, plain HTTP for probes and metrics. */
@@ -68,37 +57,23 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   });
 
   let ready = true;
-  const ops = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET") {
-      res.writeHead(405, { allow: "GET" }).end();
-    } else if (path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-    } else if (path === "/readyz") {
-      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ok" : "shutting down");
-    } else if (path === "/metrics") {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
-        (error: unknown) => {
-          logger.error({ err: error }, "could not render metrics");
-          res.writeHead(500).end();
-        },
-      );
-    } else {
-      res.writeHead(404).end();
-    }
+  const ops = await startOpsServer({
+    host: options.opsHost,
+    port: options.opsPort,
+    registry,
+    notReady: () => (ready ? undefined : "shutting down"),
+    logger,
   });
-  const opsPort = await listen(ops, options.opsPort, options.opsHost);
-  logger.info({ port: admission.port, opsPort }, "webhook serving");
+  logger.info({ port: admission.port, opsPort: ops.port }, "webhook serving");
 
   return {
     port: admission.port,
-    opsPort,
+    opsPort: ops.port,
     async stop() {
       ready = false;
       stopWatching();
       await admission.close();
-      await new Promise<void>((resolve) => ops.close(() => { resolve(); }));
+      await ops.close();
     },
   };
 }

@@ -1,6 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
@@ -10,6 +8,7 @@ import { MANAGED_LABEL, MANAGED_LABEL_VALUE, NODE_POD_UID_LABEL } from "../api/n
 import { isNotFound } from "../kube/errors.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { runLeaderElection } from "../kube/leader-election.ts";
+import { startOpsServer } from "../util/ops-server.ts";
 import { createListWatchCache, type CachedObject, type ListWatchCache } from "../kube/list-watch-cache.ts";
 import { createWorkQueue, runWorkers, systemClock } from "../kube/workqueue.ts";
 import { caCertHashFor } from "../joininfo/ca-hash.ts";
@@ -247,7 +246,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
         return Promise.resolve();
       })();
 
-  const ops = await serveOps(registry, options.opsHost, options.opsPort, () => caches.pods.synced);
+  const ops = await startOpsServer({
+    host: options.opsHost,
+    port: options.opsPort,
+    registry,
+    notReady: () => (caches.pods.synced ? undefined : "caches not synced"),
+    logger,
+  });
   logger.info({ opsPort: ops.port }, "controller running");
   return {
     opsPort: ops.port,
@@ -256,23 +261,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       queue.shutDown();
       await election;
       await working;
-      await new Promise<void>((resolve) => ops.server.close(() => { resolve(); }));
+      await ops.close();
     },
   };
-}
-
-async function serveOps(registry: Registry, host: string, port: number, ready: () => boolean): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/healthz") res.writeHead(200).end("ok");
-    else if (path === "/readyz") res.writeHead(ready() ? 200 : 503).end(ready() ? "ok" : "caches not synced");
-    else if (path === "/metrics") {
-      registry.metrics().then((text) => res.writeHead(200, { "content-type": registry.contentType }).end(text), () => res.writeHead(500).end());
-    } else res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => { resolve(); });
-  });
-  return { server, port: (server.address() as AddressInfo).port };
 }
