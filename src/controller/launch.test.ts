@@ -125,7 +125,7 @@ describe("decideLaunch: first launch", () => {
     expect(actionsOf(result, "setCondition")).toEqual([
       { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message } },
     ]);
-    expect(actionsOf(result, "event")).toEqual([{ kind: "event", on: "pod", type: "Normal", reason: REASONS.VMCreated, message }]);
+    expect(actionsOf(result, "event")).toEqual([{ kind: "event", type: "Normal", reason: REASONS.VMCreated, message }]);
   });
 
   it("is deterministic for a given byte source", () => {
@@ -224,7 +224,7 @@ describe("decideLaunch: a pod too big for the maximum VM", () => {
     const [set] = actionsOf(result, "setCondition");
     expect(set?.condition).toMatchObject({ type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.VMSizeExceedsMaximum });
     expect(set?.condition.message).toMatch(message);
-    expect(actionsOf(result, "event")).toEqual([{ kind: "event", on: "pod", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: set?.condition.message }]);
+    expect(actionsOf(result, "event")).toEqual([{ kind: "event", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: set?.condition.message }]);
   });
 });
 

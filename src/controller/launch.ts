@@ -55,7 +55,7 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
   if (!size.ok) {
     const condition = { type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.VMSizeExceedsMaximum, message: size.reason } as const;
     const changed = setConditionIfChanged(o.pod, condition);
-    const warn: Action[] = changed.length > 0 ? [{ kind: "event", on: "pod", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: size.reason }] : [];
+    const warn: Action[] = changed.length > 0 ? [{ kind: "event", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: size.reason }] : [];
     return { actions: [...changed, ...warn] };
   }
 
@@ -73,7 +73,7 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
     actions.push({ kind: "createSecret", secret: userDataSecret(pod, o.vmName, o.config, cloudConfig) });
   }
   actions.push({ kind: "createVmi", vmi: virtualMachineInstance(pod, o.vmName, o.config, size) }, ...recordLaunch(o, attempts + 1));
-  actions.push({ kind: "event", on: "pod", type: "Normal", reason: REASONS.VMCreated, message: launchMessage(o, attempts + 1) });
+  actions.push({ kind: "event", type: "Normal", reason: REASONS.VMCreated, message: launchMessage(o, attempts + 1) });
   return { actions };
 }
 

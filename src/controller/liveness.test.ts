@@ -38,7 +38,7 @@ const DELETE_NODE: Action = { kind: "deleteNode", name: DEFAULT_VM_NAME };
 const replaced = (deletes: Action[], reason: Reason, message: string): Action[] => [
   ...deletes,
   { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message } },
-  { kind: "event", on: "pod", type: "Warning", reason, message },
+  { kind: "event", type: "Warning", reason, message },
 ];
 
 describe("decideLiveness: a VM to replace", () => {
@@ -77,7 +77,7 @@ describe("decideLiveness: a VM to replace", () => {
     const message = `${problem}; gave up after 3 attempts`;
     expect(result?.actions.slice(-2)).toEqual([
       { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.AttemptsExhausted, message } },
-      { kind: "event", on: "pod", type: "Warning", reason: REASONS.AttemptsExhausted, message },
+      { kind: "event", type: "Warning", reason: REASONS.AttemptsExhausted, message },
     ]);
     expect(result?.actions.filter((a) => a.kind.startsWith("delete")).length).toBeGreaterThan(0);
   });
@@ -87,7 +87,7 @@ describe("decideLiveness: a VM to replace", () => {
     const result = decideLiveness(launched({ config, pod: launchedPod(1, 30_001) }));
     expect(result?.actions.at(-1)).toEqual({
       kind: "event",
-      on: "pod",
+     
       type: "Warning",
       reason: REASONS.AttemptsExhausted,
       message: `no verified node for VM ${DEFAULT_VM_NAME} within 30s; gave up after 1 attempts`,

@@ -32,7 +32,7 @@ export function decideLiveness(o: Observed): PhaseResult | undefined {
       actions: [
         ...deleteEverything(o),
         { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message } },
-        { kind: "event", on: "pod", type: "Warning", reason, message },
+        { kind: "event", type: "Warning", reason, message },
       ],
     };
   }

@@ -35,7 +35,8 @@ export type Action =
   | { readonly kind: "releasePod"; readonly podUid: string }
   | { readonly kind: "setCondition"; readonly condition: DesiredCondition }
   | { readonly kind: "annotatePod"; readonly annotations: Readonly<Record<string, string>> }
-  | { readonly kind: "event"; readonly on: "pod" | "node"; readonly type: "Normal" | "Warning"; readonly reason: Reason; readonly message: string }
+  /** An Event on the pod: that is where `kubectl describe` shows a user what happened. */
+  | { readonly kind: "event"; readonly type: "Normal" | "Warning"; readonly reason: Reason; readonly message: string }
   | { readonly kind: "removeFinalizer" };
 
 /** What a phase decided: its writes (possibly none) and when to look again. */

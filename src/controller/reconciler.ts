@@ -184,7 +184,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         await core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations: action.annotations } } }, mergePatch);
         return;
       case "event":
-        await deps.events.record(action.on === "pod" ? { apiVersion: "v1", kind: "Pod", metadata: pod.metadata } : { apiVersion: "v1", kind: "Node", metadata: { name: o.vmName } }, action.type, action.reason, action.message);
+        await deps.events.record({ apiVersion: "v1", kind: "Pod", metadata: pod.metadata }, action.type, action.reason, action.message);
         return;
       case "removeFinalizer": {
         const index = (pod.metadata?.finalizers ?? []).indexOf(CLEANUP_FINALIZER);

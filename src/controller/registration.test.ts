@@ -77,7 +77,7 @@ describe("decideRegistration: a node that fails verification", () => {
     expect(set?.condition).toMatchObject({ type: POD_CONDITIONS.NodeTrusted, status: "False", reason: REASONS.NodeVerificationFailed });
     expect(set?.condition.message).toContain(`node ${DEFAULT_VM_NAME} failed verification: `);
     expect(set?.condition.message).toContain(problem);
-    expect(actionsOf(result, "event")).toEqual([{ kind: "event", on: "pod", type: "Warning", reason: REASONS.NodeVerificationFailed, message: set?.condition.message }]);
+    expect(actionsOf(result, "event")).toEqual([{ kind: "event", type: "Warning", reason: REASONS.NodeVerificationFailed, message: set?.condition.message }]);
 
     // The next reconcile sees the condition: no second Warning, nothing trusted, the token stays until replaced.
     const pod = launchedPod(POD_CONDITIONS.NodeTrusted, "False", REASONS.NodeVerificationFailed, { message: set?.condition.message ?? "" });
@@ -106,7 +106,7 @@ describe("decideRegistration: a verified node", () => {
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: REGISTERED_MESSAGE } },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: TRUSTED_MESSAGE } },
         { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.node]: DEFAULT_VM_NAME } },
-        { kind: "event", on: "pod", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${DEFAULT_VM_NAME} verified and trusted` },
+        { kind: "event", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${DEFAULT_VM_NAME} verified and trusted` },
       ],
     });
   });

@@ -43,7 +43,7 @@ export function decideRegistration(o: Observed): PhaseResult | undefined {
   if (problems.length > 0) {
     const message = `node ${o.vmName} failed verification: ${problems.join("; ")}`;
     const changed = setConditionIfChanged(o.pod, { type: POD_CONDITIONS.NodeTrusted, status: "False", reason: REASONS.NodeVerificationFailed, message });
-    const warn: Action[] = changed.length > 0 ? [{ kind: "event", on: "pod", type: "Warning", reason: REASONS.NodeVerificationFailed, message }] : [];
+    const warn: Action[] = changed.length > 0 ? [{ kind: "event", type: "Warning", reason: REASONS.NodeVerificationFailed, message }] : [];
     return { actions: [...changed, ...warn] };
   }
   const deleteTokens: Action[] = o.tokens.map((t) => ({ kind: "deleteSecret", namespace: "kube-system", name: t.metadata?.name ?? "" }));
@@ -66,7 +66,7 @@ export function decideRegistration(o: Observed): PhaseResult | undefined {
       ...setRegistered,
       setTrusted,
       annotate,
-      { kind: "event", on: "pod", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and trusted` },
+      { kind: "event", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and trusted` },
     ],
   };
 }

@@ -41,7 +41,7 @@ describe("decideTeardown: a finished pod", () => {
   it.each(FINISHED)("%s, nothing left: TornDown and the finalizer goes", (_, pod) => {
     expect(decideTeardown(makeObserved({ pod: makePod(pod) }))).toEqual({
       actions: [
-        { kind: "event", on: "pod", type: "Normal", reason: REASONS.TornDown, message: `VM ${DEFAULT_VM_NAME}, its node and its Secrets are gone` },
+        { kind: "event", type: "Normal", reason: REASONS.TornDown, message: `VM ${DEFAULT_VM_NAME}, its node and its Secrets are gone` },
         { kind: "removeFinalizer" },
       ],
     });

@@ -44,7 +44,7 @@ export function decideTeardown(o: Observed): PhaseResult | undefined {
   if (!(o.pod.metadata?.finalizers ?? []).includes(CLEANUP_FINALIZER)) return { actions: [] };
   return {
     actions: [
-      { kind: "event", on: "pod", type: "Normal", reason: REASONS.TornDown, message: `VM ${o.vmName}, its node and its Secrets are gone` },
+      { kind: "event", type: "Normal", reason: REASONS.TornDown, message: `VM ${o.vmName}, its node and its Secrets are gone` },
       { kind: "removeFinalizer" },
     ],
   };

@@ -12,7 +12,7 @@ describe("decideUngate", () => {
     expect(decideUngate(o)).toEqual({
       actions: [
         { kind: "releasePod", podUid: POD_UID },
-        { kind: "event", on: "pod", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` },
+        { kind: "event", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` },
       ],
     });
   });

@@ -13,7 +13,7 @@ export function decideUngate(o: Observed): PhaseResult | undefined {
   return {
     actions: [
       { kind: "releasePod", podUid },
-      { kind: "event", on: "pod", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${o.vmName}` },
+      { kind: "event", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${o.vmName}` },
     ],
   };
 }

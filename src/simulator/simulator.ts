@@ -1,23 +1,20 @@
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import {
-  ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
-  type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
-import { parse } from "yaml";
 import { allowed, denied } from "../admission/review.ts";
 import { startAdmissionServer } from "../admission/server.ts";
 import { applyObjects } from "../kube/apply.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { createListWatchCache } from "../kube/list-watch-cache.ts";
+import { installCrds, readManifests } from "../kube/manifests.ts";
 import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfo } from "../joininfo/join-info.ts";
 import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
 import { pollUntil } from "../util/poll.ts";
@@ -82,7 +79,7 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
   const runtimes = new Map<string, VmiRuntime>();
   let vmiCount = 0;
 
-  await installVmiCrd(kubeConfig);
+  await installCrds(kubeConfig, await readManifests(VMI_CRD_FILE), FIELD_MANAGER);
   const admission = await startVirtApiWebhook(kubeConfig, logger);
 
   const patchStatus = async (vmi: V1VirtualMachineInstance, status: Record<string, unknown>) => {
@@ -272,20 +269,6 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
   };
 }
 
-async function installVmiCrd(kubeConfig: KubeConfig): Promise<void> {
-  const crd = parse(await readFile(VMI_CRD_FILE, "utf8")) as V1CustomResourceDefinition;
-  await applyObjects(kubeConfig, [crd], FIELD_MANAGER);
-  const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
-  const name = crd.metadata?.name ?? "";
-  await pollUntil(
-    `CRD ${name} to be established`,
-    async () => {
-      const current = await extensions.readCustomResourceDefinition({ name });
-      return current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ? true : undefined;
-    },
-    { timeoutMs: 30_000 },
-  );
-}
 
 /** virt-api's validating webhook for VMI creation, served on loopback and registered with the API server. */
 async function startVirtApiWebhook(kubeConfig: KubeConfig, logger: Logger) {
