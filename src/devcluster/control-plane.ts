@@ -4,9 +4,8 @@ import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { createCertificateAuthority, generateKeyPair, issueCertificate, privateKeyToPem, publicKeyToPem, type IssuedCertificate } from "../pki/certificates.ts";
-import { pollUntil } from "../util/poll.ts";
 import type { BinaryPaths } from "./binaries.ts";
-import { probeHttps } from "./http-probe.ts";
+import { waitUntilHealthy } from "./health.ts";
 import { renderKubeconfig } from "../kube/kubeconfig.ts";
 import { freeLoopbackPort } from "./ports.ts";
 import { ProcessGroup } from "./processes.ts";
@@ -176,12 +175,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       "--profiling=false",
     ]);
     const adminTls = { caPem: pki.ca.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem };
-    await pollUntil("kube-apiserver /readyz", async () => ((await probeHttps(`${server}/readyz`, adminTls)) === 200 ? true : undefined), {
-      timeoutMs: STARTUP_TIMEOUT_MS,
-      check: () => {
-        processes.assertRunning();
-      },
-    });
+    await waitUntilHealthy(`${server}/readyz`, { tls: adminTls, processes, timeoutMs: STARTUP_TIMEOUT_MS });
 
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(path("admin.kubeconfig"));
@@ -215,13 +209,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     processes.start("kube-scheduler", binaries["kube-scheduler"], componentCommon(path("scheduler.kubeconfig"), schedulerPort));
 
     const componentTls = { caPem: pki.ca.certPem };
-    for (const [name, port] of [["kube-controller-manager", controllerManagerPort], ["kube-scheduler", schedulerPort]] as const) {
-      await pollUntil(`${name} /healthz`, async () => ((await probeHttps(`https://${LOOPBACK}:${port}/healthz`, componentTls)) === 200 ? true : undefined), {
-        timeoutMs: STARTUP_TIMEOUT_MS,
-        check: () => {
-          processes.assertRunning();
-        },
-      });
+    for (const port of [controllerManagerPort, schedulerPort]) {
+      await waitUntilHealthy(`https://${LOOPBACK}:${port}/healthz`, { tls: componentTls, processes, timeoutMs: STARTUP_TIMEOUT_MS });
     }
 
     return {

@@ -2,8 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { freeLoopbackPort } from "./ports.ts";
 import { ProcessGroup } from "./processes.ts";
-import { probeHttp } from "./http-probe.ts";
-import { pollUntil } from "../util/poll.ts";
+import { waitUntilHealthy } from "./health.ts";
 
 const POD_STAGES_FILE = fileURLToPath(new URL("./kwok-pod-stages.yaml", import.meta.url));
 
@@ -44,12 +43,7 @@ export async function startKwok(options: {
     `--config=${POD_STAGES_FILE}`,
   ]);
   try {
-    await pollUntil("kwok /healthz", async () => ((await probeHttp(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined), {
-      timeoutMs: 60_000,
-      check: () => {
-        processes.assertRunning();
-      },
-    });
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, { processes, timeoutMs: 60_000 });
   } catch (error) {
     await processes.stop();
     throw error;
