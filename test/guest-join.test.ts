@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import { CertificatesV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { renderCloudConfig } from "../src/controller/artifacts.ts";
 import { statusCodeOf } from "../src/kube/errors.ts";
 import { discoverClusterCa, kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "../src/simulator/guest.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import {
   adminKubeConfig,
   clusterCaCertHash,
-  cloudConfigCarrying,
   createBootstrapToken,
   createNamespace,
   joinInfoFor,
@@ -28,7 +28,7 @@ describe("a simulated guest joins through the bootstrap-token and CSR path", () 
     const podUid = randomUUID();
     const nodeName = `marooned-${randomSuffix()}`;
     const joinInfo = joinInfoFor(admin, { token: await createBootstrapToken(admin), caCertHash: await clusterCaCertHash(admin), nodeName, podUid });
-    await core.createNamespacedSecret({ namespace, body: { metadata: { name: `${nodeName}-cloud-init` }, stringData: { userdata: cloudConfigCarrying(joinInfo) } } });
+    await core.createNamespacedSecret({ namespace, body: { metadata: { name: `${nodeName}-cloud-init` }, stringData: { userdata: renderCloudConfig(joinInfo) } } });
     const vmis = vmiClient(admin);
     await vmis.create(namespace, vmiManifest(nodeName, { cloudInitNoCloud: { secretRef: { name: `${nodeName}-cloud-init` } } }));
 
@@ -80,7 +80,7 @@ describe("a simulated guest joins through the bootstrap-token and CSR path", () 
     const namespace = await createNamespace(admin, "join-inline");
     const nodeName = `marooned-${randomSuffix()}`;
     const joinInfo = joinInfoFor(admin, { token: await createBootstrapToken(admin), caCertHash: await clusterCaCertHash(admin), nodeName, podUid: randomUUID() });
-    await vmiClient(admin).create(namespace, vmiManifest(nodeName, { cloudInitNoCloud: { userData: cloudConfigCarrying(joinInfo) } }));
+    await vmiClient(admin).create(namespace, vmiManifest(nodeName, { cloudInitNoCloud: { userData: renderCloudConfig(joinInfo) } }));
     const node = await pollUntil(`node ${nodeName}`, async () => {
       const current = await core.readNode({ name: nodeName });
       return nodeCondition(current, "Ready") === "True" ? current : undefined;

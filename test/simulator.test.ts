@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { renderCloudConfig } from "../src/controller/artifacts.ts";
 import { apiMessageOf, statusCodeOf } from "../src/kube/errors.ts";
 import { INJECT_FAILURE_ANNOTATION, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import {
   adminKubeConfig,
   clusterCaCertHash,
-  cloudConfigCarrying,
   createBootstrapToken,
   createNamespace,
   joinInfoFor,
@@ -91,7 +91,7 @@ describe("VM failure and deletion", () => {
     const namespace = await createNamespace(admin, "lifecycle");
     const nodeName = `marooned-${randomSuffix()}`;
     const joinInfo = joinInfoFor(admin, { token: await createBootstrapToken(admin), caCertHash: await clusterCaCertHash(admin), nodeName, podUid: randomUUID() });
-    await vmiClient(admin).create(namespace, vmiManifest(nodeName, { cloudInitNoCloud: { userData: cloudConfigCarrying(joinInfo) } }));
+    await vmiClient(admin).create(namespace, vmiManifest(nodeName, { cloudInitNoCloud: { userData: renderCloudConfig(joinInfo) } }));
     const core = admin.makeApiClient(CoreV1Api);
     await pollUntil(`node ${nodeName} Ready`, async () => (nodeCondition(await core.readNode({ name: nodeName }), "Ready") === "True" ? true : undefined), {
       timeoutMs: 60_000,

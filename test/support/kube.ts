@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { inject } from "vitest";
-import { stringify } from "yaml";
-import { KUBEADM_NODE_BOOTSTRAP_GROUP } from "../../src/api/names.ts";
-import { JOIN_INFO_PATH, type JoinInfo, type JoinMethod } from "../../src/joininfo/join-info.ts";
+import { joinInfoFor as controllerJoinInfo, mintToken, tokenSecret, tokenString, type PodIdentity } from "../../src/controller/artifacts.ts";
+import { resolveConfig, type ControllerConfig } from "../../src/controller/config.ts";
+import type { JoinInfo, JoinMethod } from "../../src/joininfo/join-info.ts";
 import { caCertHashFor } from "../../src/joininfo/ca-hash.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/simulator/constants.ts";
 import { pollUntil } from "../../src/util/poll.ts";
@@ -23,26 +23,20 @@ export async function createNamespace(kubeConfig: KubeConfig, prefix: string): P
   return name;
 }
 
-/** A kubeadm-style bootstrap token Secret in kube-system; returns `<id>.<secret>`. */
-export async function createBootstrapToken(kubeConfig: KubeConfig, ttlSeconds = 1800): Promise<string> {
-  const id = randomBytes(3).toString("hex");
-  const secret = randomBytes(8).toString("hex");
-  await kubeConfig.makeApiClient(CoreV1Api).createNamespacedSecret({
-    namespace: "kube-system",
-    body: {
-      metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" },
-      type: "bootstrap.kubernetes.io/token",
-      stringData: {
-        "token-id": id,
-        "token-secret": secret,
-        expiration: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
-        "usage-bootstrap-authentication": "true",
-        "usage-bootstrap-signing": "true",
-        "auth-extra-groups": KUBEADM_NODE_BOOTSTRAP_GROUP,
-      },
-    },
-  });
-  return `${id}.${secret}`;
+/** Settings for guests joining this cluster, as the controller resolves them. */
+function configFor(kubeConfig: KubeConfig, joinMethod: JoinMethod = "kubeadm"): ControllerConfig {
+  const resolved = resolveConfig({ joinMethod }, { apiServerEndpoint: kubeConfig.getCurrentCluster()?.server ?? "" });
+  if (!resolved.ok) throw new Error(resolved.errors.join("; "));
+  return resolved.config;
+}
+
+const testPod = (podUid: string): PodIdentity => ({ uid: podUid, namespace: "join-test", name: "guest" });
+
+/** A bootstrap token Secret in kube-system, made as the controller makes one; returns `<id>.<secret>`. */
+export async function createBootstrapToken(kubeConfig: KubeConfig, podUid = randomUUID()): Promise<string> {
+  const token = mintToken((n) => randomBytes(n));
+  await kubeConfig.makeApiClient(CoreV1Api).createNamespacedSecret({ namespace: "kube-system", body: tokenSecret(testPod(podUid), token, configFor(kubeConfig), Date.now()) });
+  return tokenString(token);
 }
 
 /** The cluster CA's hash as the controller computes it for a join method: from the kube-root-ca.crt ConfigMap. */
@@ -55,23 +49,10 @@ export async function clusterCaCertHash(kubeConfig: KubeConfig, joinMethod: Join
   return caCertHashFor(joinMethod, configMap);
 }
 
+/** The join info the controller would render for a guest joining this cluster as `nodeName`. */
 export function joinInfoFor(kubeConfig: KubeConfig, options: { token: string; caCertHash: string; nodeName: string; podUid: string; joinMethod?: JoinMethod }): JoinInfo {
-  return {
-    version: 1,
-    join_method: options.joinMethod ?? "kubeadm",
-    server_url: kubeConfig.getCurrentCluster()?.server ?? "",
-    token: options.token,
-    ca_cert_hash: options.caCertHash,
-    node_name: options.nodeName,
-    pod_uid: options.podUid,
-    taint_key: "maroonedpods.io",
-    labels: { "maroonedpods.io/pod-uid": options.podUid, "maroonedpods.io/vm": options.nodeName },
-    taints: [{ key: "maroonedpods.io/dedicated", value: options.podUid, effect: "NoSchedule" }],
-  };
-}
-
-export function cloudConfigCarrying(joinInfo: JoinInfo): string {
-  return `#cloud-config\n${stringify({ write_files: [{ path: JOIN_INFO_PATH, permissions: "0600", content: stringify(joinInfo) }] })}`;
+  const [id = "", secret = ""] = options.token.split(".");
+  return controllerJoinInfo(testPod(options.podUid), options.nodeName, { id, secret }, configFor(kubeConfig, options.joinMethod), options.caCertHash);
 }
 
 export function vmiManifest(name: string, cloudInitVolume: Record<string, unknown>): V1VirtualMachineInstance {
