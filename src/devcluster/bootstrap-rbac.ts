@@ -1,4 +1,5 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { stringify } from "yaml";
 import { KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
 
 
@@ -20,18 +21,13 @@ function clusterRoleBinding(name: string, clusterRole: string, subject: { kind: 
  */
 export function kubeadmBootstrapObjects(options: { server: string; caPem: string }): KubernetesObject[] {
   const group = { kind: "Group" as const, name: KUBEADM_NODE_BOOTSTRAP_GROUP };
-  const clusterInfoKubeconfig = [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    "- name: \"\"",
-    "  cluster:",
-    `    certificate-authority-data: ${Buffer.from(options.caPem).toString("base64")}`,
-    `    server: ${options.server}`,
-    "contexts: []",
-    "users: []",
-    "",
-  ].join("\n");
+  const clusterInfoKubeconfig = stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "", cluster: { "certificate-authority-data": Buffer.from(options.caPem).toString("base64"), server: options.server } }],
+    contexts: [],
+    users: [],
+  });
   return [
     clusterRoleBinding("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", group),
     clusterRoleBinding("kubeadm:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", group),
