@@ -31,3 +31,13 @@ export const DEFAULT_CONTROLLER_SERVICE_ACCOUNT = "maroonedpods-controller";
 export const WEBHOOK_SERVICE_NAME = "maroonedpods-webhook";
 /** The group kubeadm puts its default node bootstrap tokens in; the controller's tokens use it by default. */
 export const KUBEADM_NODE_BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token";
+export const DEFAULT_WEBHOOK_SERVICE_ACCOUNT = "maroonedpods-webhook";
+/** Self-managed webhook certificates: the CA (read by the controller only) and the serving pair the webhook mounts. */
+export const WEBHOOK_CA_SECRET = "maroonedpods-webhook-ca";
+export const WEBHOOK_TLS_SECRET = "maroonedpods-webhook-tls";
+/**
+ * Set by the controller on every trusted node, value "true": the `marooned`
+ * RuntimeClass schedules onto it. Under node-restriction.kubernetes.io/, so no kubelet can claim it.
+ */
+export const MAROONED_NODE_LABEL = "node-restriction.kubernetes.io/maroonedpods-node";
+export const MAROONED_NODE_LABEL_VALUE = "true";
