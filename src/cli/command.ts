@@ -33,11 +33,11 @@ export function commandHelp(program: string, command: Command): string {
   return lines.join("\n");
 }
 
-/** Parses a positive duration such as 15s, 500ms or 2m into milliseconds. */
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Parses a positive duration such as 15s, 500ms, 2m or 8760h into milliseconds. */
 export function parseDurationMs(flag: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
-  if (!match) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a duration like 500ms, 15s or 2m`);
-  const amount = Number(match[1]);
-  const unit = match[2] === "ms" ? 1 : match[2] === "s" ? 1_000 : 60_000;
-  return Math.round(amount * unit);
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (!match) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a duration like 500ms, 15s, 2m or 8760h`);
+  return Math.round(Number(match[1]) * (DURATION_UNIT_MS[match[2] ?? ""] ?? 0));
 }

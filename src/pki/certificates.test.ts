@@ -1,6 +1,6 @@
 import { X509Certificate, createPublicKey, createPrivateKey } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createCertificateAuthority, createCertificateSigningRequest, generateKeyPair, issueCertificate, publicKeyPinOf } from "./certificates.ts";
+import { createCertificateAuthority, createCertificateSigningRequest, generateKeyPair, issueCertificate, loadCertificateAuthority, publicKeyPinOf } from "./certificates.ts";
 import { x509 } from "./x509.ts";
 
 describe("certificates", () => {
@@ -41,5 +41,25 @@ describe("certificates", () => {
     const spki = createPublicKey(ca.certPem).export({ type: "spki", format: "der" });
     const { createHash } = await import("node:crypto");
     expect(publicKeyPinOf(ca.certPem)).toBe(`sha256:${createHash("sha256").update(spki).digest("hex")}`);
+  });
+
+  it("keeps a certificate valid for seconds mostly in the future: the backdate is at most a tenth of its life", async () => {
+    const before = Date.now();
+    const ca = await createCertificateAuthority("short-ca", 20 / 86_400);
+    const cert = new X509Certificate(ca.certPem);
+    expect(cert.validToDate.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 19_000);
+    expect(cert.validToDate.getTime() - cert.validFromDate.getTime()).toBeLessThanOrEqual(23_000);
+    expect(cert.validFromDate.getTime()).toBeLessThanOrEqual(before);
+    const long = new X509Certificate((await createCertificateAuthority("long-ca", 1)).certPem);
+    expect(before - long.validFromDate.getTime()).toBeGreaterThanOrEqual(4 * 60_000);
+  });
+
+  it("loads a stored CA and issues certificates that verify against it", async () => {
+    const stored = await createCertificateAuthority("stored-ca", 1);
+    const loaded = await loadCertificateAuthority(stored.certPem, stored.keyPem);
+    const issued = await issueCertificate(loaded, { commonName: "svc", dnsNames: ["svc.ns.svc"], usage: "server", validForDays: 1 });
+    const cert = new X509Certificate(issued.certPem);
+    expect(cert.checkIssued(new X509Certificate(stored.certPem))).toBe(true);
+    expect(cert.verify(new X509Certificate(stored.certPem).publicKey)).toBe(true);
   });
 });

@@ -24,6 +24,7 @@ export interface CertificateRequest {
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
   readonly usage: "server" | "client" | "server+client";
+  /** May be fractional: short-lived certificates (seconds) exercise rotation in tests. */
   readonly validForDays: number;
 }
 
@@ -51,9 +52,12 @@ function distinguishedName(commonName: string, organizations: readonly string[] 
 }
 
 function validity(days: number): { notBefore: Date; notAfter: Date } {
-  // Backdate a little so a peer with a slightly slow clock still accepts it.
-  const notBefore = new Date(Date.now() - 5 * 60_000);
-  return { notBefore, notAfter: new Date(notBefore.getTime() + days * 86_400_000) };
+  const now = Date.now();
+  const lifetimeMs = days * 86_400_000;
+  // Backdate a little so a peer with a slightly slow clock still accepts it; a tenth at most, so a
+  // certificate valid for seconds does not spend most of its life before it was made.
+  const backdateMs = Math.min(5 * 60_000, lifetimeMs / 10);
+  return { notBefore: new Date(now - backdateMs), notAfter: new Date(now + lifetimeMs) };
 }
 
 function serialNumber(): string {
@@ -62,6 +66,15 @@ function serialNumber(): string {
   return bytes.toString("hex");
 }
 
+/** A CA whose PEM certificate and PKCS#8 P-256 key were stored, ready to issue with. */
+export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<IssuedCertificate> {
+  const cert = new x509.X509Certificate(certPem);
+  const publicKey = await webcrypto.subtle.importKey("spki", cert.publicKey.rawData, KEY_ALGORITHM, true, ["verify"]);
+  const keys = { privateKey: await importPrivateKeyPem(keyPem), publicKey };
+  return { cert, keys, certPem, keyPem };
+}
+
+/** `validForDays` may be fractional, as in CertificateRequest. */
 export async function createCertificateAuthority(commonName: string, validForDays: number): Promise<IssuedCertificate> {
   const keys = await generateKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
