@@ -12,4 +12,7 @@ export const METRIC_NAMES = {
   teardowns: "maroonedpods_teardowns_total",
   orphansRemoved: "maroonedpods_orphans_removed_total",
   isLeader: "maroonedpods_leader",
+  webhookCertificateRotations: "maroonedpods_webhook_certificate_rotations_total",
+  webhookCertificateExpiry: "maroonedpods_webhook_certificate_expiry_timestamp_seconds",
+  webhookCertificateSyncErrors: "maroonedpods_webhook_certificate_sync_errors_total",
 } as const;

@@ -33,6 +33,11 @@ export function commandHelp(program: string, command: Command): string {
   return lines.join("\n");
 }
 
+export function booleanFlag(flag: string, text: string): boolean {
+  if (text === "true" || text === "false") return text === "true";
+  throw new UsageError(`--${flag}: must be true or false`);
+}
+
 const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
 /** Parses a positive duration such as 15s, 500ms, 2m or 8760h into milliseconds. */

@@ -18,6 +18,7 @@ import { findOrphans, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type
 import { createControllerMetrics } from "./metrics.ts";
 import { preflightProblems } from "./preflight.ts";
 import { createReconciler, type ControllerCaches } from "./reconciler.ts";
+import { createWebhookCertificateSync, type WebhookCertificateSettings } from "./webhook-certificate-sync.ts";
 
 export interface ControllerOptions {
   readonly kubeConfig: KubeConfig;
@@ -30,6 +31,8 @@ export interface ControllerOptions {
   readonly opsHost: string;
   readonly opsPort: number;
   readonly orphanSweepIntervalMs: number;
+  /** Set to manage the webhook's CA, serving Secret and caBundle; undefined leaves them to someone else. */
+  readonly webhookCertificates?: WebhookCertificateSettings & { readonly checkIntervalMs: number };
 }
 
 export interface RunningController {
@@ -127,6 +130,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     for (const vmi of caches.vmis.list()) counts[vmi.status?.phase ?? "Pending"] = (counts[vmi.status?.phase ?? "Pending"] ?? 0) + 1;
     return counts;
   });
+  const syncCertificates = options.webhookCertificates
+    ? createWebhookCertificateSync(options.webhookCertificates, { kubeConfig, logger: logger.child({ component: "webhook-certificates" }), registry, now: () => Date.now() })
+    : undefined;
   const queue = createWorkQueue({ clock: systemClock, onDepthChange: (depth) => { metrics.queueDepth(depth); } });
 
   let clusterCaPem: string | undefined;
@@ -201,6 +207,16 @@ export async function startController(options: ControllerOptions): Promise<Runni
     for (const pod of caches.pods.list()) onPod(pod);
     void sweepOrphans();
     const sweep = setInterval(() => void sweepOrphans(), options.orphanSweepIntervalMs);
+    // The leader alone manages the webhook certificates: one writer, no keys generated in vain. Every write is
+    // conditional (resourceVersion), so an old and a new leader overlapping during a handover cannot clobber each other.
+    let certificatePassRunning = false;
+    const certificatePass = () => {
+      if (!syncCertificates || certificatePassRunning) return;
+      certificatePassRunning = true;
+      void syncCertificates().finally(() => { certificatePassRunning = false; });
+    };
+    certificatePass();
+    const certificates = options.webhookCertificates ? setInterval(certificatePass, options.webhookCertificates.checkIntervalMs) : undefined;
     const workers = runWorkers(queue, options.workers, async (key) => {
       const started = performance.now();
       const since = enqueuedAt.get(key);
@@ -219,6 +235,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     }, (key, error) => { logger.warn({ pod: key, err: error, failures: queue.failures(key) }, "reconcile failed; retrying with backoff"); });
     leadership.addEventListener("abort", () => {
       clearInterval(sweep);
+      clearInterval(certificates);
       queue.shutDown();
       metrics.leader(false);
     }, { once: true });
