@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts", "webhook/**/*.test.ts"],
+          include: ["src/**/*.test.ts", "webhook/**/*.test.ts", "bench/**/*.test.ts"],
         },
       },
       {

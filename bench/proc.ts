@@ -1,0 +1,29 @@
+import { readFile } from "node:fs/promises";
+
+/** Linux reports CPU times in USER_HZ ticks, 100 per second on every architecture Node runs on. */
+const USER_HZ = 100;
+
+/** User + system CPU seconds from the text of /proc/<pid>/stat. */
+export function cpuSecondsFromStat(stat: string): number {
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Field 3 (state) is fields[0]; utime and stime are fields 14 and 15.
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/** Peak resident set size (VmHWM) in MiB from the text of /proc/<pid>/status. */
+export function peakRssMiBFromStatus(status: string): number | undefined {
+  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+  return match ? Number(match[1]) / 1024 : undefined;
+}
+
+export interface ProcessUsage {
+  readonly cpuSeconds: number;
+  readonly peakRssMiB: number | undefined;
+}
+
+/** CPU time so far and peak RSS of a live process (Linux only). */
+export async function processUsage(pid: number): Promise<ProcessUsage> {
+  const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8"), readFile(`/proc/${pid}/status`, "utf8")]);
+  return { cpuSeconds: cpuSecondsFromStat(stat), peakRssMiB: peakRssMiBFromStatus(status) };
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { bucketsSince, histogramBuckets, histogramQuantile, percentile, shareAtOrUnder, summarize } from "./stats.ts";
+
+describe("percentile", () => {
+  it("takes the nearest rank", () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(sorted, 0.5)).toBe(50);
+    expect(percentile(sorted, 0.99)).toBe(99);
+    expect(percentile(sorted, 1)).toBe(100);
+    expect(percentile([7], 0.01)).toBe(7);
+  });
+  it("is NaN without samples", () => {
+    expect(percentile([], 0.5)).toBeNaN();
+  });
+});
+
+describe("summarize", () => {
+  it("sorts numerically before ranking", () => {
+    expect(summarize([10, 9, 100, 2])).toEqual({ count: 4, p50: 9, p95: 100, p99: 100, max: 100 });
+  });
+});
+
+const EXPOSITION = `# HELP apiserver_admission_webhook_admission_duration_seconds x
+# TYPE apiserver_admission_webhook_admission_duration_seconds histogram
+apiserver_admission_webhook_admission_duration_seconds_bucket{name="pods.maroonedpods.io",operation="CREATE",rejected="false",type="admit",le="0.005"} 90
+apiserver_admission_webhook_admission_duration_seconds_bucket{name="pods.maroonedpods.io",operation="CREATE",rejected="false",type="admit",le="0.025"} 100
+apiserver_admission_webhook_admission_duration_seconds_bucket{name="pods.maroonedpods.io",operation="CREATE",rejected="false",type="admit",le="+Inf"} 100
+apiserver_admission_webhook_admission_duration_seconds_bucket{name="other.example",operation="CREATE",rejected="false",type="validating",le="0.005"} 0
+apiserver_admission_webhook_admission_duration_seconds_bucket{name="other.example",operation="CREATE",rejected="false",type="validating",le="0.025"} 0
+apiserver_admission_webhook_admission_duration_seconds_bucket{name="other.example",operation="CREATE",rejected="false",type="validating",le="+Inf"} 5
+apiserver_admission_webhook_admission_duration_seconds_sum{name="pods.maroonedpods.io"} 0.3
+`;
+const NAME = "apiserver_admission_webhook_admission_duration_seconds";
+
+describe("histogramBuckets", () => {
+  it("keeps the series whose labels pass the filter", () => {
+    const buckets = histogramBuckets(EXPOSITION, NAME, (labels) => labels.name === "pods.maroonedpods.io");
+    expect([...buckets]).toEqual([[0.005, 90], [0.025, 100], [Number.POSITIVE_INFINITY, 100]]);
+  });
+  it("sums every series without a filter", () => {
+    expect(histogramBuckets(EXPOSITION, NAME).get(Number.POSITIVE_INFINITY)).toBe(105);
+  });
+});
+
+describe("histogramQuantile", () => {
+  const buckets = histogramBuckets(EXPOSITION, NAME, (labels) => labels.name === "pods.maroonedpods.io");
+  it("interpolates inside the bucket, as Prometheus does", () => {
+    expect(histogramQuantile(buckets, 0.5)).toBeCloseTo(0.005 * (50 / 90));
+    expect(histogramQuantile(buckets, 0.95)).toBeCloseTo(0.005 + 0.02 * 0.5);
+  });
+  it("answers the highest finite bound for the +Inf bucket, undefined when empty", () => {
+    expect(histogramQuantile(new Map([[0.1, 0], [Number.POSITIVE_INFINITY, 3]]), 0.99)).toBe(0.1);
+    expect(histogramQuantile(new Map([[Number.POSITIVE_INFINITY, 0]]), 0.99)).toBeUndefined();
+  });
+  it("counts only what happened between two scrapes", () => {
+    const before = new Map([[0.005, 80], [0.025, 80], [Number.POSITIVE_INFINITY, 80]]);
+    const since = bucketsSince(before, buckets);
+    expect(shareAtOrUnder(since, 0.005)).toBeCloseTo(0.5);
+  });
+});

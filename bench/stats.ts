@@ -1,0 +1,83 @@
+/** Percentiles of samples and of Prometheus histograms: the arithmetic of the pipeline benchmark, kept pure. */
+
+export interface Summary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Nearest-rank percentile of ascending values; NaN when there are none. */
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { count: sorted.length, p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? Number.NaN };
+}
+
+/** Cumulative count per bucket upper bound (+Inf as Infinity). */
+export type Buckets = ReadonlyMap<number, number>;
+
+/** `a="x",b="y"` → { a: "x", b: "y" } (label values in /metrics never hold `",` here). */
+function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const match of text.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[match[1] ?? ""] = match[2] ?? "";
+  return labels;
+}
+
+/** The `<name>_bucket` series of a Prometheus text exposition whose labels pass `keep`, summed per bound. */
+export function histogramBuckets(text: string, name: string, keep: (labels: Record<string, string>) => boolean = () => true): Buckets {
+  const buckets = new Map<number, number>();
+  const prefix = `${name}_bucket{`;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(prefix)) continue;
+    const close = line.lastIndexOf("}");
+    const labels = parseLabels(line.slice(prefix.length, close));
+    const value = Number(line.slice(close + 1).trim().split(" ")[0]);
+    if (labels.le === undefined || !Number.isFinite(value) || !keep(labels)) continue;
+    const bound = labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(labels.le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+  }
+  return buckets;
+}
+
+/** Observations made between two scrapes of the same counters. */
+export function bucketsSince(before: Buckets, after: Buckets): Buckets {
+  return new Map([...after].map(([bound, count]) => [bound, count - (before.get(bound) ?? 0)]));
+}
+
+export const bucketTotal = (buckets: Buckets): number => buckets.get(Number.POSITIVE_INFINITY) ?? 0;
+
+/**
+ * The q-quantile as Prometheus's histogram_quantile estimates it: linear within
+ * the bucket that holds it, the lowest bucket starting at 0; the highest finite
+ * bound when it falls in +Inf. undefined without observations.
+ */
+export function histogramQuantile(buckets: Buckets, q: number): number | undefined {
+  const total = bucketTotal(buckets);
+  if (total === 0) return undefined;
+  const bounds = [...buckets.keys()].sort((a, b) => a - b);
+  const rank = q * total;
+  let lowerBound = 0;
+  let lowerCount = 0;
+  for (const bound of bounds) {
+    const count = buckets.get(bound) ?? 0;
+    if (count >= rank) {
+      if (bound === Number.POSITIVE_INFINITY) return lowerBound;
+      return count === lowerCount ? bound : lowerBound + ((bound - lowerBound) * (rank - lowerCount)) / (count - lowerCount);
+    }
+    lowerBound = bound;
+    lowerCount = count;
+  }
+  return lowerBound;
+}
+
+/** Share of observations at or under `bound` (one of the bucket bounds). */
+export function shareAtOrUnder(buckets: Buckets, bound: number): number {
+  const total = bucketTotal(buckets);
+  return total === 0 ? Number.NaN : (buckets.get(bound) ?? 0) / total;
+}
