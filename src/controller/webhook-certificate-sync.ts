@@ -163,6 +163,9 @@ export function createWebhookCertificateSync(settings: WebhookCertificateSetting
     }
   };
 
+  // Steps run back to back: a new CA, then the caBundle, then the serving pair from it. Issuing right after the
+  // bundle patch is safe: the API server's watch sees the patch within moments, while the webhook only serves the
+  // new pair after the kubelet syncs its Secret volume, and until then its old pair stays valid and trusted.
   return async () => {
     try {
       for (let steps = 0; steps < MAX_STEPS_PER_PASS && (await step()); steps++);
