@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { MANAGED_BY, OWNED_LABELS, REASONS } from "../api/conditions.ts";
 import { MANAGED_LABEL, MANAGED_LABEL_VALUE, NODE_POD_UID_LABEL } from "../api/names.ts";
+import { shareConnections } from "../kube/connections.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { runLeaderElection } from "../kube/leader-election.ts";
@@ -57,7 +58,9 @@ function slim<T extends CachedObject & { metadata?: { managedFields?: unknown } 
 }
 
 export async function startController(options: ControllerOptions): Promise<RunningController> {
-  const { kubeConfig, logger } = options;
+  const { logger } = options;
+  // One keep-alive pool for every API client: client-node would open a TLS connection per request.
+  const kubeConfig = shareConnections(options.kubeConfig);
   const stopping = new AbortController();
   const signal = stopping.signal;
   const core = kubeConfig.makeApiClient(CoreV1Api);
