@@ -12,6 +12,7 @@ import { ensureControlPlaneBinaries } from "../src/devcluster/binaries.ts";
 import { startControlPlane } from "../src/devcluster/control-plane.ts";
 import { startDevEnvironment } from "../src/devcluster/environment.ts";
 import { CONTROL_PLANE_VERSIONS, defaultCacheRoot } from "../src/devcluster/versions.ts";
+import { shareConnections } from "../src/kube/connections.ts";
 import { untilSignal } from "../src/util/signals.ts";
 
 const NODE_MONITOR_GRACE_SECONDS = 20;
@@ -24,6 +25,8 @@ if (kubeconfigOut === undefined) {
 const logger = pino({ level: "warn", base: undefined }, process.stderr);
 const binaries = await ensureControlPlaneBinaries({ cacheRoot: defaultCacheRoot(process.env), versions: CONTROL_PLANE_VERSIONS, logger });
 const controlPlane = await startControlPlane({ binaries, logger, nodeMonitorGracePeriodSeconds: NODE_MONITOR_GRACE_SECONDS });
+// The simulator's clients share their connections, as the controller's do (src/kube/connections.ts).
+shareConnections(controlPlane.kubeConfig);
 let environment;
 try {
   environment = await startDevEnvironment({

@@ -26,6 +26,7 @@ import { registerAdmission, writeLoopbackServingCertificate } from "../src/devcl
 import { startComponentProcess, type ComponentProcess } from "../src/devcluster/component-process.ts";
 import { freeLoopbackPort } from "../src/devcluster/ports.ts";
 import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
+import { shareConnections } from "../src/kube/connections.ts";
 import { caCertHashFor } from "../src/joininfo/ca-hash.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
 import { pollUntil } from "../src/util/poll.ts";
@@ -351,7 +352,8 @@ async function bench(options: BenchOptions): Promise<number> {
     process.stderr.write("starting the local control plane, kwok and the KubeVirt simulator\n");
     const adminPath = join(dir, "admin.kubeconfig");
     cluster = await startComponentProcess(CLUSTER_SCRIPT, [adminPath], CLUSTER_READY_TIMEOUT_MS);
-    const admin = new KubeConfig();
+    // Every client here shares its connections, as the controller's do (src/kube/connections.ts).
+    const admin = shareConnections(new KubeConfig());
     admin.loadFromFile(adminPath);
     const kubernetesVersion = (await admin.makeApiClient(VersionApi).getCode()).gitVersion;
     const namespaces = benchNamespaces(options.namespaces);
@@ -359,7 +361,7 @@ async function bench(options: BenchOptions): Promise<number> {
     process.stderr.write(`creating ${options.backgroundPods} background pods\n`);
     await createBackgroundPods(admin, options.backgroundPods, options.concurrency);
 
-    const controllerKubeConfig = await serviceAccountKubeConfig(admin, { namespace: DEFAULT_SYSTEM_NAMESPACE, name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT });
+    const controllerKubeConfig = shareConnections(await serviceAccountKubeConfig(admin, { namespace: DEFAULT_SYSTEM_NAMESPACE, name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT }));
     const controllerKubeconfigPath = join(dir, "controller.kubeconfig");
     await writeFile(controllerKubeconfigPath, controllerKubeConfig.exportConfig(), { mode: 0o600 });
     const config = controllerConfig(controllerKubeConfig);
