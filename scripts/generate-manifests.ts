@@ -1,12 +1,12 @@
-// Writes the generated manifests under deploy/ from their TypeScript source.
-import { writeFile } from "node:fs/promises";
+// Writes the generated manifests under deploy/ (and crds/kustomization.yaml) from their TypeScript source.
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
-import { DEPLOY_ADMISSION_FILES, renderDeployAdmission } from "../webhook/deploy-manifests.ts";
+import { renderDeployFiles } from "../src/install/bundle.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const rendered = renderDeployAdmission(DEFAULT_ADMISSION_SETTINGS);
-for (const key of Object.keys(DEPLOY_ADMISSION_FILES) as (keyof typeof DEPLOY_ADMISSION_FILES)[]) {
-  await writeFile(`${root}${DEPLOY_ADMISSION_FILES[key]}`, rendered[key]);
-  process.stdout.write(`wrote ${DEPLOY_ADMISSION_FILES[key]}\n`);
+for (const [path, text] of Object.entries(renderDeployFiles())) {
+  await mkdir(dirname(`${root}${path}`), { recursive: true });
+  await writeFile(`${root}${path}`, text);
+  process.stdout.write(`wrote ${path}\n`);
 }

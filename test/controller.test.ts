@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../src/api/conditions.ts";
-import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, NODE_POD_UID_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, MAROONED_NODE_LABEL, NODE_POD_UID_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { isNotFound } from "../src/kube/errors.ts";
 import { FAULTS_CONFIGMAP } from "../src/simulator/constants.ts";
 import { pollUntil } from "../src/util/poll.ts";
@@ -74,13 +74,23 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     expect(pod.metadata?.annotations).toMatchObject({ [POD_ANNOTATIONS.vm]: vmName(uid), [POD_ANNOTATIONS.node]: vmName(uid), [POD_ANNOTATIONS.attempts]: "1" });
     for (const type of Object.values(POD_CONDITIONS)) expect(pod.status?.conditions?.find((c) => c.type === type)?.status, type).toBe("True");
     const node = await core.readNode({ name: vmName(uid) });
-    expect(node.metadata?.labels).toMatchObject({ [TRUSTED_NODE_LABEL]: uid, [NODE_POD_UID_LABEL]: uid });
+    expect(node.metadata?.labels).toMatchObject({ [TRUSTED_NODE_LABEL]: uid, [MAROONED_NODE_LABEL]: "true", [NODE_POD_UID_LABEL]: uid });
     const vmi = await vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid));
     expect(vmi.spec.volumes?.find((v) => v.cloudInitNoCloud)?.cloudInitNoCloud?.secretRef?.name).toBe(`${vmName(uid)}-cloud-init`);
     expect(JSON.stringify(vmi.spec)).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}/);
     expect(await tokensFor(uid)).toEqual([]);
   });
 
+
+  it("runs a pod selected by the marooned RuntimeClass on its own node, paying the VM overhead", async () => {
+    const namespace = await namespaceWithServiceAccount("runtimeclass");
+    const body: V1Pod = { metadata: { name: "app" }, spec: { runtimeClassName: "marooned", containers: [{ name: "main", image: "registry.example/app:1" }] } };
+    const uid = (await core.createNamespacedPod({ namespace, body })).metadata?.uid ?? "";
+    const pod = await runningPod(namespace, "app");
+    expect(pod.spec?.nodeName).toBe(vmName(uid));
+    expect(pod.spec?.nodeSelector).toEqual({ [MAROONED_NODE_LABEL]: "true", [TRUSTED_NODE_LABEL]: uid });
+    expect(pod.spec?.overhead).toEqual({ cpu: "250m", memory: "256Mi" });
+  });
   it("`maroonedpods status` shows the pod, its VM and node, the step times and the last event", async () => {
     const namespace = await namespaceWithServiceAccount("status");
     const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("shown") })).metadata?.uid ?? "";

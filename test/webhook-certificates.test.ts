@@ -3,7 +3,7 @@ import { access, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type PeerCertificate } from "node:tls";
-import { AdmissionregistrationV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, MAROON_LABEL, SCHEDULING_GATE, WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET } from "../src/api/names.ts";
 import { SECRET_KEYS, serviceDnsNames, splitPemCertificates } from "../src/controller/webhook-certificates.ts";
@@ -19,48 +19,10 @@ import { adminKubeConfig } from "./support/kube.ts";
 import { startComponent, type ComponentProcess } from "./support/stack.ts";
 
 const NAMESPACE = DEFAULT_SYSTEM_NAMESPACE;
-const RBAC_NAME = "maroonedpods-controller-webhook-certificates";
 const FIELD_MANAGER = "maroonedpods-test";
 // Short lives, so rotation happens within the test: serving renewed every ~13 s, the CA after ~38 s.
 const CA_VALIDITY_S = 60;
 const CERT_VALIDITY_S = 20;
-
-/** The extra rights the controller needs to manage the webhook certificates, to be merged into deploy/rbac/. */
-const subject = { kind: "ServiceAccount", name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT, namespace: NAMESPACE };
-const rbacObjects = [
-  {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: RBAC_NAME, namespace: NAMESPACE },
-    rules: [
-      // create cannot be limited by name; everything else is.
-      { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
-      { apiGroups: [""], resources: ["secrets"], resourceNames: [WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET], verbs: ["get", "update"] },
-    ],
-  },
-  {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: RBAC_NAME, namespace: NAMESPACE },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: RBAC_NAME },
-    subjects: [subject],
-  },
-  {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRole",
-    metadata: { name: RBAC_NAME },
-    rules: [
-      { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: [MUTATING_WEBHOOK_CONFIGURATION_NAME], verbs: ["get", "patch"] },
-    ],
-  },
-  {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRoleBinding",
-    metadata: { name: RBAC_NAME },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: RBAC_NAME },
-    subjects: [subject],
-  },
-];
 
 let admin: KubeConfig;
 let core: CoreV1Api;
@@ -179,7 +141,6 @@ beforeAll(async () => {
   // Other files register a webhook configuration of the same name and remove it when done; start from none.
   await deleteIfPresent(() => registration.deleteMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK_CONFIGURATION_NAME }));
   await deleteSecrets();
-  await applyObjects(admin, rbacObjects, FIELD_MANAGER);
   const kubeconfigPath = join(dir, "controller.kubeconfig");
   const controllerKubeConfig = await serviceAccountKubeConfig(admin, { namespace: NAMESPACE, name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT });
   await writeFile(kubeconfigPath, controllerKubeConfig.exportConfig(), { mode: 0o600 });
@@ -196,11 +157,6 @@ afterAll(async () => {
   await controller?.stop();
   await deleteIfPresent(() => registration.deleteMutatingWebhookConfiguration({ name: MUTATING_WEBHOOK_CONFIGURATION_NAME }));
   await deleteSecrets();
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  await deleteIfPresent(() => rbac.deleteNamespacedRoleBinding({ namespace: NAMESPACE, name: RBAC_NAME }));
-  await deleteIfPresent(() => rbac.deleteNamespacedRole({ namespace: NAMESPACE, name: RBAC_NAME }));
-  await deleteIfPresent(() => rbac.deleteClusterRoleBinding({ name: RBAC_NAME }));
-  await deleteIfPresent(() => rbac.deleteClusterRole({ name: RBAC_NAME }));
   await rm(dir, { recursive: true, force: true });
 });
 

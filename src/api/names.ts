@@ -41,3 +41,7 @@ export const WEBHOOK_TLS_SECRET = "maroonedpods-webhook-tls";
  */
 export const MAROONED_NODE_LABEL = "node-restriction.kubernetes.io/maroonedpods-node";
 export const MAROONED_NODE_LABEL_VALUE = "true";
+/** The Lease the controller replicas elect a leader with, in the system namespace. */
+export const CONTROLLER_LEASE_NAME = "maroonedpods-controller";
+/** A namespace with this label (value "true") may scrape the metrics ports; the NetworkPolicies admit nobody else. */
+export const METRICS_SCRAPER_NAMESPACE_LABEL = "maroonedpods.io/scrape-metrics";

@@ -11,7 +11,7 @@ import {
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS } from "../api/conditions.ts";
-import { CLEANUP_FINALIZER, dedicatedTaintKey, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
+import { CLEANUP_FINALIZER, dedicatedTaintKey, MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
 import { isAlreadyExists, isNotFound, statusCodeOf } from "../kube/errors.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { ListWatchCache } from "../kube/list-watch-cache.ts";
@@ -163,7 +163,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         log.info({ node: action.name }, "node deleted");
         return;
       case "trustNode":
-        await core.patchNode({ name: action.name, body: { metadata: { labels: { [TRUSTED_NODE_LABEL]: action.podUid } } } }, mergePatch);
+        await core.patchNode({ name: action.name, body: { metadata: { labels: { [TRUSTED_NODE_LABEL]: action.podUid, [MAROONED_NODE_LABEL]: MAROONED_NODE_LABEL_VALUE } } } }, mergePatch);
         deps.metrics.observeSince("vmCreatedToNodeTrusted", conditionSince(pod, POD_CONDITIONS.VMLaunched), o.now);
         log.info({ node: action.name }, "node verified and trusted");
         return;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { AdmissionregistrationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { isNotFound } from "../kube/errors.ts";
 import type { Logger } from "pino";
+import { runtimeClass } from "../install/cluster-objects.ts";
 import { applyObjects } from "../kube/apply.ts";
 import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
 import { MUTATE_PODS_PATH } from "../../webhook/handler.ts";
@@ -31,7 +32,7 @@ export async function registerAdmission(kubeConfig: KubeConfig, settings: Admiss
     [
       mutatingWebhookConfiguration(settings, { url: webhook.url, caBundle: Buffer.from(webhook.caPem).toString("base64") }),
       ...validatingAdmissionPolicies(settings),
-      { apiVersion: "node.k8s.io/v1", kind: "RuntimeClass", metadata: { name: settings.runtimeClassName }, handler: "runc" },
+      runtimeClass(settings.runtimeClassName),
     ],
     FIELD_MANAGER,
   );
