@@ -1,4 +1,5 @@
-# Node image builds (images/node/README.md). Everything else runs through npm.
+# Container images. Everything else runs through npm.
+#   make image             the controller/webhook image [CONTROLLER_IMAGE=] [VERSION=]
 #   make build-node-image  the bootc image        [FLAVOR=k3s|kubeadm] [IMAGE=] [TAG=] [K3S_VERSION=] [KUBERNETES_VERSION=]
 #   make push-node-image   push it                (same variables)
 #   make build-node-disk   the containerDisk KubeVirt boots, from the bootc image (podman only) [DISK_IMAGE=]
@@ -28,7 +29,14 @@ require_engine = $(if $(ENGINE),,$(error neither podman nor docker is on PATH: i
 require_podman = $(if $(filter podman,$(ENGINE)),,$(error build-node-disk needs podman: bootc-image-builder reads the image from podman's storage))
 require_flavor = $(if $(CONTAINERFILE_$(FLAVOR)),,$(error FLAVOR must be k3s or kubeadm, not "$(FLAVOR)"))
 
-.PHONY: build-node-image push-node-image build-node-disk
+.PHONY: image build-node-image push-node-image build-node-disk
+
+CONTROLLER_IMAGE ?= quay.io/maroonedpods/maroonedpods
+VERSION ?= v$(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
+
+# One image for the controller and the webhook; the build context is the repository (.dockerignore trims it).
+image:
+	$(require_engine)$(ENGINE) build -f images/controller/Containerfile -t $(CONTROLLER_IMAGE):$(VERSION) .
 
 build-node-image:
 	$(require_flavor)$(require_engine)$(ENGINE) build -f $(CONTAINERFILE_$(FLAVOR)) --build-arg $(VERSION_ARG_$(FLAVOR)) -t $(IMAGE):$(TAG) $(NODE_CONTEXT)

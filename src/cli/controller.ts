@@ -51,8 +51,10 @@ export const controllerCommand: Command = {
     if (typeof values.kubeconfig === "string") kubeConfig.loadFromFile(values.kubeconfig);
     else kubeConfig.loadFromDefault();
     const controller = await startController({ ...settings, kubeConfig, logger });
+    // Listen before announcing readiness: a supervisor may signal as soon as it reads the line.
+    const signalled = untilSignal(logger);
     process.stdout.write(`${JSON.stringify({ ready: true, opsPort: controller.opsPort })}\n`);
-    await untilSignal(logger);
+    await signalled;
     await controller.stop();
     return 0;
   },

@@ -52,6 +52,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   return command.run(values, positionals);
 }
 
+/** The message with its causes: fetch reports "fetch failed" and keeps the reason (ECONNREFUSED, a TLS error) in `cause`. */
+function describeError(error: unknown): string {
+  const messages: string[] = [];
+  for (let current: unknown = error; current !== undefined && messages.length < 5; current = current instanceof Error ? current.cause : undefined) {
+    messages.push(current instanceof Error ? current.message : typeof current === "string" ? current : JSON.stringify(current));
+  }
+  return messages.join(": ");
+}
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
@@ -59,7 +68,7 @@ try {
     process.stderr.write(`${PROGRAM}: ${error.message} (see '${PROGRAM} --help')\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`${PROGRAM}: ${describeError(error)}\n`);
     process.exitCode = 1;
   }
 }

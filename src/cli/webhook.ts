@@ -63,8 +63,10 @@ export const webhookCommand: Command = {
     const logger = createCliLogger(String(values["log-format"]), String(values["log-level"])).child({ component: "webhook" });
     const webhook = await startWebhook({ ...options, logger });
     // One machine-readable line, so a supervisor or test knows the ports when it asked for free ones.
+    // Listen before announcing readiness: a supervisor may signal as soon as it reads the line.
+    const signalled = untilSignal(logger);
     process.stdout.write(`${JSON.stringify({ ready: true, port: webhook.port, opsPort: webhook.opsPort })}\n`);
-    await untilSignal(logger);
+    await signalled;
     await webhook.stop();
     return 0;
   },

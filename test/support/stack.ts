@@ -22,8 +22,8 @@ export interface ComponentProcess {
 }
 
 /** Runs a `maroonedpods` subcommand as its own process and waits for its JSON ready line. */
-export async function startComponent(command: string, args: readonly string[]): Promise<ComponentProcess> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export async function startComponent(command: string, args: readonly string[], options: { cli?: string } = {}): Promise<ComponentProcess> {
+  const child: ChildProcess = spawn(process.execPath, [options.cli ?? CLI, command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
