@@ -157,15 +157,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
   // Event -> pod key. Nodes only know their pod's UID; the pod cache resolves it.
   const keyByUid = new Map<string, string>();
   const enqueuedAt = new Map<string, number>();
-  const enqueue = (key: string | undefined) => {
+  const enqueue = (key: string | undefined, urgent = false) => {
     if (!key) return;
     if (!enqueuedAt.has(key)) enqueuedAt.set(key, performance.now());
-    queue.add(key);
+    queue.add(key, urgent);
   };
   const onOwned = { onAdd: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); }, onUpdate: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); }, onDelete: (o: CachedObject) => { enqueue(podKeyOfOwned(o)); } };
+  // A node event (registered, Ready, trusted) finishes a pod already under way: it goes ahead of
+  // new launches, or under a burst of pods the release waits behind all of them (pipeline benchmark).
   const onNode = (node: V1Node) => {
     const uid = podUidOfNode(node);
-    enqueue(uid === undefined ? undefined : keyByUid.get(uid));
+    enqueue(uid === undefined ? undefined : keyByUid.get(uid), true);
   };
   const onPod = (pod: V1Pod) => {
     const key = podKeyOf(pod);

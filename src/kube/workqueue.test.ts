@@ -75,6 +75,28 @@ describe("createWorkQueue", () => {
     expect(await queue.get()).toBe("a");
   });
 
+  it("hands urgent keys out before ordinary ones, promoting a waiting ordinary key", async () => {
+    const { queue } = setup();
+    for (const key of ["a", "b", "c"]) queue.add(key);
+    queue.add("c", true);
+    queue.add("d", true);
+    queue.add("c", true);
+
+    expect(queue.depth).toBe(4);
+    expect(await take(queue, 4)).toEqual(["c", "d", "a", "b"]);
+  });
+
+  it("queues a key made urgent while processing in the urgent lane once done", async () => {
+    const { queue } = setup();
+    queue.add("a");
+    expect(await queue.get()).toBe("a");
+    queue.add("b");
+    queue.add("a", true);
+
+    queue.done("a");
+    expect(await take(queue, 2)).toEqual(["a", "b"]);
+  });
+
   it("reports depth changes of waiting keys only", async () => {
     const depths: number[] = [];
     const { queue } = setup({ onDepthChange: (depth) => depths.push(depth) });

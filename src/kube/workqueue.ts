@@ -29,8 +29,12 @@ export interface WorkQueueOptions {
 }
 
 export interface WorkQueue {
-  /** Queue the key unless it is already waiting; a key being processed is queued again once done. */
-  add(key: string): void;
+  /**
+   * Queue the key unless it is already waiting; a key being processed is queued again once done.
+   * An urgent key is handed out before every ordinary one (a waiting ordinary key is promoted):
+   * for events that finish work already under way, which should not wait behind new work.
+   */
+  add(key: string, urgent?: boolean): void;
   /** Queue the key after a delay; if it is already scheduled, the earlier deadline wins. */
   addAfter(key: string, delayMs: number): void;
   /** Queue the key after base * 2^failures ms (capped), and count one more failure for it. */
@@ -50,8 +54,11 @@ export interface WorkQueue {
 export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   const { clock, baseDelayMs = 50, maxDelayMs = 60_000, onDepthChange } = options;
   const waiting: string[] = [];
+  const urgentWaiting: string[] = [];
   /** Keys that need processing: those waiting, and those re-added while being processed. */
   const dirty = new Set<string>();
+  /** Dirty keys to hand out from the urgent lane. */
+  const urgent = new Set<string>();
   const processing = new Set<string>();
   const delayed = new Map<string, { deadline: number; timer: { cancel(): void } }>();
   const failureCounts = new Map<string, number>();
@@ -59,8 +66,11 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   const getters: ((key: string | undefined) => void)[] = [];
   let shuttingDown = false;
 
+  const depth = () => waiting.length + urgentWaiting.length;
+
   const startProcessing = (key: string): string => {
     dirty.delete(key);
+    urgent.delete(key);
     processing.add(key);
     return key;
   };
@@ -71,13 +81,25 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       getter(startProcessing(key));
       return;
     }
-    waiting.push(key);
-    onDepthChange?.(waiting.length);
+    (urgent.has(key) ? urgentWaiting : waiting).push(key);
+    onDepthChange?.(depth());
   };
 
-  const add = (key: string): void => {
-    if (shuttingDown || dirty.has(key)) return;
+  const add = (key: string, isUrgent = false): void => {
+    if (shuttingDown) return;
+    if (dirty.has(key)) {
+      if (!isUrgent || urgent.has(key)) return;
+      urgent.add(key);
+      // Promote it if it is waiting in the ordinary lane (not if it is being processed: done() queues it).
+      const index = waiting.indexOf(key);
+      if (index >= 0) {
+        waiting.splice(index, 1);
+        urgentWaiting.push(key);
+      }
+      return;
+    }
     dirty.add(key);
+    if (isUrgent) urgent.add(key);
     // A key being processed is only marked; done() queues it, so no second worker picks it up meanwhile.
     if (!processing.has(key)) enqueue(key);
   };
@@ -112,9 +134,9 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     },
     failures: (key) => failureCounts.get(key) ?? 0,
     get() {
-      const key = waiting.shift();
+      const key = urgentWaiting.shift() ?? waiting.shift();
       if (key !== undefined) {
-        onDepthChange?.(waiting.length);
+        onDepthChange?.(depth());
         return Promise.resolve(startProcessing(key));
       }
       if (shuttingDown) return Promise.resolve(undefined);
@@ -124,7 +146,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       if (processing.delete(key) && dirty.has(key)) enqueue(key);
     },
     get depth() {
-      return waiting.length;
+      return depth();
     },
     shutDown() {
       shuttingDown = true;
