@@ -47,8 +47,9 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
   const trusted = new Set<string>();
   const ready = new Set<string>();
   const failures: string[] = [];
-  const run = (what: string, write: () => Promise<unknown>) => {
-    void limit(write).catch((error: unknown) => {
+  /** Urgent: writes that finish a pod under way go before new launches, as the controller's node events do. */
+  const run = (what: string, write: () => Promise<unknown>, urgent = false) => {
+    void limit(write, urgent).catch((error: unknown) => {
       failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
       deps.logger.warn({ err: error, what }, "floor write failed");
     });
@@ -57,7 +58,7 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
     const pod = pods.get(uid);
     if (!pod || !trusted.has(uid) || !ready.has(uid)) return;
     const { namespace = "", name = "" } = pod.metadata ?? {};
-    run(`release ${namespace}/${name}`, () => core.patchNamespacedPod({ namespace, name, body: releasePatch(pod, config.taintKeyPrefix) }, jsonPatch));
+    run(`release ${namespace}/${name}`, () => core.patchNamespacedPod({ namespace, name, body: releasePatch(pod, config.taintKeyPrefix) }, jsonPatch), true);
   };
 
   return {
@@ -83,7 +84,7 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
         await core.patchNode({ name: nodeName, body: { metadata: { labels: { [TRUSTED_NODE_LABEL]: uid } } } }, mergePatch);
         trusted.add(uid);
         release(uid);
-      });
+      }, true);
     },
     onNodeReady(uid) {
       ready.add(uid);

@@ -19,6 +19,16 @@ describe("createLimiter", () => {
     expect(peak).toBe(2);
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
   });
+  it("starts urgent tasks before ordinary ones that wait", async () => {
+    const limit = createLimiter(1);
+    const started: string[] = [];
+    const task = (name: string) => async () => {
+      started.push(name);
+      await tick();
+    };
+    await Promise.all([limit(task("first")), limit(task("ordinary")), limit(task("urgent"), true)]);
+    expect(started).toEqual(["first", "urgent", "ordinary"]);
+  });
   it("frees the slot of a task that failed", async () => {
     const limit = createLimiter(1);
     await expect(limit(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");

@@ -1,15 +1,19 @@
-/** Runs at most `concurrency` of the functions handed to it at a time, in the order they were handed in. */
-export function createLimiter(concurrency: number): <T>(task: () => Promise<T>) => Promise<T> {
+/**
+ * Runs at most `concurrency` of the functions handed to it at a time, in the
+ * order they were handed in, except that urgent ones go before every ordinary one waiting.
+ */
+export function createLimiter(concurrency: number): <T>(task: () => Promise<T>, urgent?: boolean) => Promise<T> {
   let running = 0;
   const waiting: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+  const urgentWaiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>, urgent = false): Promise<T> => {
+    if (running >= concurrency) await new Promise<void>((resolve) => (urgent ? urgentWaiting : waiting).push(resolve));
     else running += 1;
     try {
       return await task();
     } finally {
       // Hand the slot straight to the next waiter, so `running` never dips and lets a newcomer jump the queue.
-      const next = waiting.shift();
+      const next = urgentWaiting.shift() ?? waiting.shift();
       if (next) next();
       else running -= 1;
     }

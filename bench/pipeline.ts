@@ -36,7 +36,7 @@ import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
 import { createFloorController, type FloorController } from "./floor.ts";
 import { forEachLimited } from "./limit.ts";
 import { PHASES, phaseSummaries, wallTimeMs, type PhaseName, type PodTimeline } from "./phases.ts";
-import { processUsage, type ProcessUsage } from "./proc.ts";
+import { processName, processUsage, type ProcessUsage } from "./proc.ts";
 import { startTimelineRecorder } from "./recorder.ts";
 import { bucketsSince, histogramBuckets, histogramQuantile, shareAtOrUnder, type Buckets, type Summary } from "./stats.ts";
 import { checkTargets, type TargetCheck } from "./targets.ts";
@@ -154,6 +154,17 @@ interface RunResult {
   readonly wallTimeMs: number;
   readonly podsPerSecond: number;
   readonly phases: Record<PhaseName, Summary>;
+  /** CPU seconds each process spent during the run: where the two cores went. */
+  readonly cpuSeconds: Record<string, number>;
+}
+
+interface NamedProcess {
+  readonly name: string;
+  readonly pid: number;
+}
+
+async function cpuSecondsOf(processes: readonly NamedProcess[]): Promise<Map<string, number>> {
+  return new Map(await Promise.all(processes.map(async (p) => [p.name, (await processUsage(p.pid)).cpuSeconds] as const)));
 }
 
 /**
@@ -170,6 +181,7 @@ async function measureRun(options: {
   vmNamespace: string;
   toCreate: (pod: V1Pod) => V1Pod;
   floor?: FloorController;
+  processes: readonly NamedProcess[];
 }): Promise<RunResult> {
   const { admin, bench, run } = options;
   const core = admin.makeApiClient(CoreV1Api);
@@ -178,6 +190,7 @@ async function measureRun(options: {
     kubeConfig: admin, logger: options.logger, podSelector: `${RUN_LABEL}=${run}`, vmNamespace: options.vmNamespace, clock, ...(options.floor ? { nodes: options.floor } : {}),
   });
   const timelines: PodTimeline[] = [];
+  const cpuBefore = await cpuSecondsOf(options.processes);
   try {
     await forEachLimited(Array.from({ length: bench.pods }, (_, i) => i), bench.concurrency, async (i) => {
       const placement = benchPodPlacement(run, i, options.namespaces);
@@ -201,7 +214,9 @@ async function measureRun(options: {
         if (options.floor && options.floor.failures.length > 0) throw new Error(`floor writes failed: ${options.floor.failures.slice(0, 3).join("; ")}`);
       },
     });
-    return { wallTimeMs: wall, podsPerSecond: bench.pods / (wall / 1000), phases: phaseSummaries(timelines) };
+    const cpuAfter = await cpuSecondsOf(options.processes);
+    const cpuSeconds = Object.fromEntries([...cpuAfter].map(([name, seconds]) => [name, Number((seconds - (cpuBefore.get(name) ?? 0)).toFixed(2))]));
+    return { wallTimeMs: wall, podsPerSecond: bench.pods / (wall / 1000), phases: phaseSummaries(timelines), cpuSeconds };
   } finally {
     recorder.stop();
   }
@@ -335,6 +350,8 @@ function report(result: BenchResult): void {
     ["webhook peak RSS", show(result.webhook.peakRssMiB, " MiB")],
     ["controller", `${show(result.controller.cpuSeconds, " CPU s")}, peak RSS ${show(result.controller.peakRssMiB, " MiB")}`],
   ];
+  const cpu = (run: RunResult) => Object.entries(run.cpuSeconds).sort(([, a], [, b]) => b - a).map(([name, seconds]) => `${name} ${seconds}`).join(", ");
+  lines.push(["CPU s, pipeline", cpu(result.pipeline)], ["CPU s, floor", cpu(result.floor)]);
   for (const [name, value] of lines) out(`  ${name.padEnd(20)}${value}`);
   out();
   for (const check of result.targets) out(`  target ${check.name.padEnd(24)} ${show(check.value).padStart(7)} <= ${check.limit}  ${check.met ? "met" : "MISSED"}`);
@@ -355,6 +372,12 @@ async function bench(options: BenchOptions): Promise<number> {
     // Every client here shares its connections, as the controller's do (src/kube/connections.ts).
     const admin = shareConnections(new KubeConfig());
     admin.loadFromFile(adminPath);
+    const clusterPids = (cluster.ready.pids as number[] | undefined) ?? [];
+    const environment: NamedProcess[] = [
+      ...(await Promise.all(clusterPids.map(async (pid) => ({ name: await processName(pid), pid })))),
+      { name: "simulator", pid: cluster.pid },
+      { name: "bench", pid: process.pid },
+    ];
     const kubernetesVersion = (await admin.makeApiClient(VersionApi).getCode()).gitVersion;
     const namespaces = benchNamespaces(options.namespaces);
     await createNamespaces(admin, namespaces);
@@ -370,7 +393,7 @@ async function bench(options: BenchOptions): Promise<number> {
     process.stderr.write(`floor: ${options.pods} pods, no webhook, no controller\n`);
     const floorController = createFloorController({ kubeConfig: controllerKubeConfig, config, caCertHash: caCertHashFor(config.joinMethod, caPem), workers: options.workers, logger });
     const floor = await measureRun({
-      admin, logger, run: "floor", bench: options, namespaces, vmNamespace: config.vmNamespace, floor: floorController,
+      admin, logger, run: "floor", bench: options, namespaces, vmNamespace: config.vmNamespace, floor: floorController, processes: environment,
       // Without a webhook the pod is created as the webhook would have made it.
       toCreate: (pod) => withIsolationDefaults(pod as PodObject) as V1Pod,
     });
@@ -385,9 +408,12 @@ async function bench(options: BenchOptions): Promise<number> {
       processUsage(running.controller.pid),
     ]);
     const [apiBefore, ownBefore, controllerBefore] = await scrape();
-    const measured = await measureRun({ admin, logger, run: "pipeline", bench: options, namespaces, vmNamespace: config.vmNamespace, toCreate: (pod) => pod });
+    const measured = await measureRun({ admin, logger, run: "pipeline", bench: options, namespaces, vmNamespace: config.vmNamespace, toCreate: (pod) => pod,
+      processes: [...environment, { name: "webhook", pid: running.webhook.pid }, { name: "controller", pid: running.controller.pid }],
+    });
     const [apiAfter, ownAfter, controllerAfter] = await scrape();
     const webhookUsage = await processUsage(running.webhook.pid);
+    if (process.env.BENCH_DEBUG_METRICS) await writeFile(process.env.BENCH_DEBUG_METRICS, await fetchText(`http://127.0.0.1:${running.controllerOpsPort}/metrics`));
     await pipeline.stop();
     pipeline = undefined;
 

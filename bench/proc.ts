@@ -27,3 +27,8 @@ export async function processUsage(pid: number): Promise<ProcessUsage> {
   const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8"), readFile(`/proc/${pid}/status`, "utf8")]);
   return { cpuSeconds: cpuSecondsFromStat(stat), peakRssMiB: peakRssMiBFromStatus(status) };
 }
+
+/** The command name of a live process (Linux only). */
+export async function processName(pid: number): Promise<string> {
+  return (await readFile(`/proc/${pid}/comm`, "utf8")).trim();
+}

@@ -30,6 +30,7 @@ export function benchPod(run: string, placement: { namespace: string; name: stri
   };
 }
 
+/** Creates the namespaces and waits for their default ServiceAccount, without which the API server refuses pods. */
 export async function createNamespaces(kubeConfig: KubeConfig, names: readonly string[]): Promise<void> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   for (const name of names) {
@@ -38,6 +39,9 @@ export async function createNamespaces(kubeConfig: KubeConfig, names: readonly s
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
     }
+  }
+  for (const namespace of names) {
+    await pollUntil(`the default ServiceAccount of ${namespace}`, () => core.readNamespacedServiceAccount({ namespace, name: "default" }).then(() => true), { timeoutMs: 60_000 });
   }
 }
 
