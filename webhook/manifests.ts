@@ -70,6 +70,17 @@ export function mutatingWebhookConfiguration(settings: AdmissionSettings, client
   };
 }
 
+/**
+ * matchConstraints is an atomic field: spelling out what the API server would
+ * default keeps a repeated server-side apply a true no-op.
+ */
+const constraints = (operations: string[], namespaceSelector: object = {}) => ({
+  matchPolicy: "Equivalent",
+  namespaceSelector,
+  objectSelector: {},
+  resourceRules: podRules(operations),
+});
+
 function policy(name: string, spec: Record<string, unknown>): Record<string, unknown>[] {
   return [
     { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name }, spec: { failurePolicy: "Fail", ...spec } },
@@ -90,7 +101,7 @@ export function validatingAdmissionPolicies(settings: AdmissionSettings): Record
   const isController = `request.userInfo.username == ${controller}`;
   return [
     ...policy(POLICY_NAMES.requireGate, {
-      matchConstraints: { resourceRules: podRules(["CREATE"]), namespaceSelector: exemptNamespaceSelector(settings) },
+      matchConstraints: constraints(["CREATE"], exemptNamespaceSelector(settings)),
       matchConditions: [{ name: "selected", expression: selectedPodExpression(settings) }],
       validations: [
         {
@@ -101,7 +112,7 @@ export function validatingAdmissionPolicies(settings: AdmissionSettings): Record
       ],
     }),
     ...policy(POLICY_NAMES.controllerOnlyScheduling, {
-      matchConstraints: { resourceRules: podRules(["UPDATE"]) },
+      matchConstraints: constraints(["UPDATE"]),
       matchConditions: [
         { name: "managed-and-gated", expression: `${managedExpression("oldObject")} && ${gatedExpression("oldObject")}` },
         { name: "not-the-controller", expression: `!(${isController})` },
@@ -117,7 +128,7 @@ export function validatingAdmissionPolicies(settings: AdmissionSettings): Record
       ],
     }),
     ...policy(POLICY_NAMES.dedicatedToleration, {
-      matchConstraints: { resourceRules: podRules(["CREATE", "UPDATE"]), namespaceSelector: exemptNamespaceSelector(settings) },
+      matchConstraints: constraints(["CREATE", "UPDATE"], exemptNamespaceSelector(settings)),
       variables: [
         { name: "oldTolerations", expression: `request.operation == "UPDATE" ? ${fieldOr("oldObject", "tolerations", "[]")} : []` },
       ],
@@ -137,7 +148,7 @@ export function validatingAdmissionPolicies(settings: AdmissionSettings): Record
       ],
     }),
     ...policy(POLICY_NAMES.markedNodeName, {
-      matchConstraints: { resourceRules: podRules(["CREATE"]) },
+      matchConstraints: constraints(["CREATE"]),
       matchConditions: [
         { name: "names-a-marooned-node", expression: `has(object.spec.nodeName) && object.spec.nodeName.startsWith(${cel(settings.nodeNamePrefix)})` },
       ],

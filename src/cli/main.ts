@@ -4,11 +4,12 @@ import { commandHelp, UsageError, type Command } from "./command.ts";
 import { controllerCommand } from "./controller.ts";
 import { devCommand } from "./dev.ts";
 import { doctorCommand } from "./doctor.ts";
+import { installCommand, uninstallCommand } from "./install.ts";
 import { statusCommand } from "./status.ts";
 import { webhookCommand } from "./webhook.ts";
 
 const PROGRAM = "maroonedpods";
-const COMMANDS: readonly Command[] = [controllerCommand, webhookCommand, statusCommand, doctorCommand, devCommand];
+const COMMANDS: readonly Command[] = [controllerCommand, webhookCommand, installCommand, uninstallCommand, statusCommand, doctorCommand, devCommand];
 
 function programHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

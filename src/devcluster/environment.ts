@@ -25,7 +25,7 @@ export interface DevEnvironment {
 
 /**
  * What every dev or test cluster gets on top of its API server: the kubeadm
- * bootstrap-token RBAC, the project's CRDs and namespaces, kwok as the kubelet
+ * bootstrap-token RBAC, the project's CRD, namespaces and RBAC (unless told not to), kwok as the kubelet
  * of simulated guests, and the KubeVirt simulator. Stops what it started if any part fails.
  */
 export async function startDevEnvironment(options: {
@@ -35,11 +35,13 @@ export async function startDevEnvironment(options: {
   logger: Logger;
   simulator: SimulatorOptions;
   nodeLeaseDurationSeconds: number;
+  /** false: leave the project's CRD, namespaces and RBAC to `maroonedpods install`. */
+  projectResources?: boolean;
 }): Promise<DevEnvironment> {
   const { cluster, logger } = options;
   await mkdir(options.logDir, { recursive: true });
   await applyObjects(cluster.kubeConfig, kubeadmBootstrapObjects({ server: cluster.server, caPem: cluster.caPem }), FIELD_MANAGER);
-  await installProjectResources(cluster.kubeConfig);
+  if (options.projectResources !== false) await installProjectResources(cluster.kubeConfig);
   const kwok: Kwok = await startKwok({
     binary: options.kwokBinary,
     kubeconfigPath: cluster.kubeconfigPath,

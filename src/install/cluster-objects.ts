@@ -1,15 +1,17 @@
 import { DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE } from "../api/names.ts";
 import { SPEC_DEFAULTS } from "../controller/config.ts";
 
+const PART_OF = { "app.kubernetes.io/part-of": "maroonedpods" };
+
 /** The system namespace runs only restricted pods; the VM namespace's virt-launcher pods are KubeVirt's to shape. */
 export function namespaces(): Record<string, unknown>[] {
   return [
     {
       apiVersion: "v1",
       kind: "Namespace",
-      metadata: { name: DEFAULT_SYSTEM_NAMESPACE, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } },
+      metadata: { name: DEFAULT_SYSTEM_NAMESPACE, labels: { ...PART_OF, "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } },
     },
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: DEFAULT_VM_NAMESPACE } },
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: DEFAULT_VM_NAMESPACE, labels: PART_OF } },
   ];
 }
 

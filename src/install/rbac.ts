@@ -51,16 +51,16 @@ export function controllerRbac(): Record<string, unknown>[] {
       rule("", ["pods"], ["get", "list", "watch", "update", "patch"]),
       rule("", ["pods/status"], ["patch"]),
       rule("", ["events"], ["create"]),
-      rule("", ["nodes"], ["get", "list", "watch", "patch", "delete"]),
-      rule(CONFIG_GROUP, [CONFIG_PLURAL], ["get", "list", "watch"]),
+      rule("", ["nodes"], ["list", "watch", "patch", "delete"]),
+      rule(CONFIG_GROUP, [CONFIG_PLURAL], ["list", "watch"]),
       rule(CONFIG_GROUP, [`${CONFIG_PLURAL}/status`], ["patch"]),
     ]),
     // Bootstrap tokens live in kube-system.
-    ...grant(CONTROLLER_ROLE_NAMES.tokens, "kube-system", [rule("", ["secrets"], ["create", "get", "list", "watch", "delete"])]),
+    ...grant(CONTROLLER_ROLE_NAMES.tokens, "kube-system", [rule("", ["secrets"], ["create", "list", "watch", "delete"])]),
     // VMs and their cloud-init Secrets live in the VM namespace.
     ...grant(CONTROLLER_ROLE_NAMES.vms, DEFAULT_VM_NAMESPACE, [
-      rule("", ["secrets"], ["create", "get", "list", "watch", "delete"]),
-      rule(VMI_GROUP, [VMI_PLURAL], ["create", "get", "list", "watch", "delete"]),
+      rule("", ["secrets"], ["create", "list", "watch", "delete"]),
+      rule(VMI_GROUP, [VMI_PLURAL], ["create", "list", "watch", "delete"]),
     ]),
     // The leader Lease, and the cluster CA whose hash goes into the join info.
     ...grant(CONTROLLER_ROLE_NAMES.system, DEFAULT_SYSTEM_NAMESPACE, [

@@ -177,8 +177,8 @@ export function networkPolicies(): Record<string, unknown>[] {
     policy("maroonedpods-webhook", {
       podSelector: { matchLabels: componentLabels("webhook") },
       policyTypes: ["Ingress", "Egress"],
+      // Egress listed in policyTypes with no egress rules: nothing may leave.
       ingress: [{ ports: [{ protocol: "TCP", port: PORTS.webhook }] }, fromScrapers(PORTS.webhookOps)],
-      egress: [],
     }),
     policy("maroonedpods-controller", {
       podSelector: { matchLabels: componentLabels("controller") },

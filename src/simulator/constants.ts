@@ -13,6 +13,7 @@ export const SIMULATED_HOST_NODE = "simulated-virt-host";
 export const VMI_GROUP = "kubevirt.io";
 export const VMI_VERSION = "v1";
 export const VMI_PLURAL = "virtualmachineinstances";
+export const VMI_CRD_NAME = `${VMI_PLURAL}.${VMI_GROUP}`;
 
 export const SIMULATOR_EVENT_REASONS = {
   GuestJoined: "GuestJoined",

@@ -1,0 +1,141 @@
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { CoreV1Api, KubernetesObjectApi, type V1Pod } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLEANUP_FINALIZER, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, MANAGED_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
+import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
+import { objectRef } from "../src/install/changes.ts";
+import { bundleWithCrds, INSTALL_FIELD_MANAGER, typed } from "../src/install/install.ts";
+import { pollUntil } from "../src/util/poll.ts";
+import { clusterSnapshot } from "./support/cluster-snapshot.ts";
+import { startOwnCluster, type OwnCluster } from "./support/own-cluster.ts";
+import { startComponent } from "./support/stack.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLI = join(ROOT, "bin/maroonedpods.js");
+const run = promisify(execFile);
+
+let cluster: OwnCluster;
+let before: string[];
+
+/** Runs the CLI as a user would; resolves with its exit code and output instead of throwing. */
+async function maroonedpods(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, `--kubeconfig=${cluster.kubeconfigPath}`], { timeout: 300_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
+}
+
+function kubectl(): string {
+  try {
+    execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
+    return "kubectl";
+  } catch {
+    throw new Error("kubectl is not on PATH: install it (e.g. `apt-get install kubectl`) to check that `kubectl apply -k deploy/` matches `maroonedpods install`");
+  }
+}
+
+beforeAll(async () => {
+  cluster = await startOwnCluster();
+  // The controller-manager is still filling new namespaces (ServiceAccounts, kube-root-ca.crt): wait for a quiet cluster.
+  let previous: string[] = [];
+  before = await pollUntil("the new cluster to settle", async () => {
+    const current = await clusterSnapshot(cluster.admin);
+    const settled = current.includes("v1/serviceaccounts/kube-public/default") && JSON.stringify(current) === JSON.stringify(previous);
+    previous = current;
+    return settled ? current : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 2_000 });
+}, 600_000);
+
+afterAll(async () => {
+  await cluster.stop();
+});
+
+describe("kubectl apply -k and maroonedpods install apply the same objects", () => {
+  it.each([
+    ["deploy", "self-managed"],
+    ["deploy/overlays/cert-manager", "cert-manager"],
+  ] as const)("kubectl kustomize %s renders what install --%s applies", async (directory, certificates) => {
+    const rendered = execFileSync(kubectl(), ["kustomize", join(ROOT, directory)], { encoding: "utf8" });
+    const fromKustomize = new Map(parseAllDocuments(rendered).map((d) => d.toJS() as Record<string, unknown>).map((o) => [objectRef(o), o]));
+    const fromInstall = new Map((await bundleWithCrds(certificates)).map((o) => [objectRef(o), o]));
+    expect([...fromKustomize.keys()].sort()).toEqual([...fromInstall.keys()].sort());
+    for (const [ref, object] of fromInstall) expect(fromKustomize.get(ref), ref).toEqual(object);
+  });
+});
+
+describe("maroonedpods install and uninstall on the local control plane", () => {
+  it("install --dry-run reports every object as created and stores nothing", async () => {
+    const result = await maroonedpods("install", "--dry-run");
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    const objects = await bundleWithCrds("self-managed");
+    expect(lines.slice(0, -1)).toEqual(objects.map((o) => `${objectRef(o)} created (dry run)`));
+    expect(lines.at(-1)).toBe(`${String(objects.length)} created, 0 configured, 0 unchanged (dry run)`);
+    expect(await clusterSnapshot(cluster.admin)).toEqual(before);
+  });
+
+  it("install creates everything, and running it again changes nothing", async () => {
+    const first = await maroonedpods("install");
+    expect(first.code, first.stderr).toBe(0);
+    const client = KubernetesObjectApi.makeApiClient(cluster.admin);
+    const objects = await bundleWithCrds("self-managed");
+    // Status writers bump resourceVersions; a write of ours would move our own managedFields entry.
+    const versions = async () =>
+      Promise.all(objects.map(async (o) => JSON.stringify((await client.read(typed(o) as never)).metadata?.managedFields?.find((f) => f.manager === INSTALL_FIELD_MANAGER))));
+    const installed = await versions();
+    const second = await maroonedpods("install");
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout.trim().split("\n").at(-1)).toBe(`0 created, 0 configured, ${String(objects.length)} unchanged`);
+    expect(await versions()).toEqual(installed);
+  });
+
+  it("install reports a field changed by hand as configured, names it, and puts it back", async () => {
+    const apps = KubernetesObjectApi.makeApiClient(cluster.admin);
+    await apps.patch({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "maroonedpods-webhook", namespace: DEFAULT_SYSTEM_NAMESPACE }, spec: { replicas: 5 } } as never, undefined, undefined, "someone-else", undefined, "application/merge-patch+json");
+    const dryRun = await maroonedpods("install", "--dry-run");
+    expect(dryRun.stdout).toContain(`deployment/${DEFAULT_SYSTEM_NAMESPACE}/maroonedpods-webhook configured (dry run): spec.replicas`);
+    const result = await maroonedpods("install");
+    expect(result.stdout).toContain(`deployment/${DEFAULT_SYSTEM_NAMESPACE}/maroonedpods-webhook configured: spec.replicas`);
+    const deployment = await apps.read({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "maroonedpods-webhook", namespace: DEFAULT_SYSTEM_NAMESPACE } });
+    expect((deployment as { spec?: { replicas?: number } }).spec?.replicas).toBe(2);
+  });
+
+  it("uninstall refuses while a marooned pod exists; --force tears it down, and the cluster is as it was", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "maroonedpods-uninstall-"));
+    const kubeconfig = join(dir, "controller.kubeconfig");
+    const account = await serviceAccountKubeConfig(cluster.admin, { namespace: DEFAULT_SYSTEM_NAMESPACE, name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT });
+    await writeFile(kubeconfig, account.exportConfig(), { mode: 0o600 });
+    const controller = await startComponent("controller", [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--ops-bind-address=127.0.0.1", "--ops-port=0", "--log-level=warn"]);
+    try {
+      // Managed as the webhook would leave it, but without the trigger label: the webhook's Service is not reachable from this API server.
+      const core = cluster.admin.makeApiClient(CoreV1Api);
+      const pod: V1Pod = {
+        metadata: { name: "held", labels: { [MANAGED_LABEL]: "true" }, finalizers: [CLEANUP_FINALIZER] },
+        spec: { schedulingGates: [{ name: SCHEDULING_GATE }], containers: [{ name: "main", image: "registry.example/app:1" }] },
+      };
+      await core.createNamespacedPod({ namespace: "default", body: pod });
+      await pollUntil("the pod's VM", async () => ((await core.readNamespacedPod({ namespace: "default", name: "held" })).metadata?.annotations?.["maroonedpods.io/vm"] ? true : undefined), { timeoutMs: 30_000 });
+
+      const refused = await maroonedpods("uninstall");
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/marooned pods and VMs still exist: pod\/default\/held, vmi\/maroonedpods-vms\/marooned-[0-9a-f-]+; delete them first, or run uninstall --force/);
+
+      const forced = await maroonedpods("uninstall", "--force", "--timeout=90s");
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stdout).toContain("customresourcedefinition/maroonedpodsconfigs.maroonedpods.io deleted");
+    } finally {
+      await controller.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(await clusterSnapshot(cluster.admin)).toEqual(before);
+  }, 300_000);
+});
