@@ -38,7 +38,7 @@ import { forEachLimited } from "./limit.ts";
 import { PHASES, phaseSummaries, wallTimeMs, type PhaseName, type PodTimeline } from "./phases.ts";
 import { processName, processUsage, type ProcessUsage } from "./proc.ts";
 import { startTimelineRecorder } from "./recorder.ts";
-import { bucketsSince, histogramBuckets, histogramQuantile, shareAtOrUnder, type Buckets, type Summary } from "./stats.ts";
+import { bucketsSince, counterTotals, histogramBuckets, histogramQuantile, shareAtOrUnder, topIncreases, type Buckets, type Summary } from "./stats.ts";
 import { checkTargets, type TargetCheck } from "./targets.ts";
 import { benchNamespaces, benchPod, benchPodPlacement, createBackgroundPods, createNamespaces, RUN_LABEL } from "./workload.ts";
 
@@ -148,6 +148,13 @@ async function fetchFromApiServer(kubeConfig: KubeConfig, path: string): Promise
   });
 }
 
+const TOP_REQUEST_KINDS = 8;
+
+async function apiServerRequests(admin: KubeConfig): Promise<Map<string, number>> {
+  const text = await fetchFromApiServer(admin, "/metrics");
+  return counterTotals(text, "apiserver_request_total", (l) => `${l.verb ?? ""} ${l.resource ?? ""}${l.subresource ? `/${l.subresource}` : ""}`);
+}
+
 // --- one run ------------------------------------------------------------------
 
 interface RunResult {
@@ -156,6 +163,8 @@ interface RunResult {
   readonly phases: Record<PhaseName, Summary>;
   /** CPU seconds each process spent during the run: where the two cores went. */
   readonly cpuSeconds: Record<string, number>;
+  /** The API server's busiest request kinds during the run (`VERB resource[/subresource]`: count). */
+  readonly apiServerRequests: Record<string, number>;
 }
 
 interface NamedProcess {
@@ -191,6 +200,7 @@ async function measureRun(options: {
   });
   const timelines: PodTimeline[] = [];
   const cpuBefore = await cpuSecondsOf(options.processes);
+  const requestsBefore = await apiServerRequests(admin);
   try {
     await forEachLimited(Array.from({ length: bench.pods }, (_, i) => i), bench.concurrency, async (i) => {
       const placement = benchPodPlacement(run, i, options.namespaces);
@@ -216,7 +226,8 @@ async function measureRun(options: {
     });
     const cpuAfter = await cpuSecondsOf(options.processes);
     const cpuSeconds = Object.fromEntries([...cpuAfter].map(([name, seconds]) => [name, Number((seconds - (cpuBefore.get(name) ?? 0)).toFixed(2))]));
-    return { wallTimeMs: wall, podsPerSecond: bench.pods / (wall / 1000), phases: phaseSummaries(timelines), cpuSeconds };
+    const requests = Object.fromEntries(topIncreases(requestsBefore, await apiServerRequests(admin), TOP_REQUEST_KINDS));
+    return { wallTimeMs: wall, podsPerSecond: bench.pods / (wall / 1000), phases: phaseSummaries(timelines), cpuSeconds, apiServerRequests: requests };
   } finally {
     recorder.stop();
   }
@@ -351,7 +362,9 @@ function report(result: BenchResult): void {
     ["controller", `${show(result.controller.cpuSeconds, " CPU s")}, peak RSS ${show(result.controller.peakRssMiB, " MiB")}`],
   ];
   const cpu = (run: RunResult) => Object.entries(run.cpuSeconds).sort(([, a], [, b]) => b - a).map(([name, seconds]) => `${name} ${seconds}`).join(", ");
+  const requests = (run: RunResult) => Object.entries(run.apiServerRequests).map(([kind, count]) => `${kind} ${count}`).join(", ");
   lines.push(["CPU s, pipeline", cpu(result.pipeline)], ["CPU s, floor", cpu(result.floor)]);
+  lines.push(["requests, pipeline", requests(result.pipeline)], ["requests, floor", requests(result.floor)]);
   for (const [name, value] of lines) out(`  ${name.padEnd(20)}${value}`);
   out();
   for (const check of result.targets) out(`  target ${check.name.padEnd(24)} ${show(check.value).padStart(7)} <= ${check.limit}  ${check.met ? "met" : "MISSED"}`);
@@ -413,7 +426,6 @@ async function bench(options: BenchOptions): Promise<number> {
     });
     const [apiAfter, ownAfter, controllerAfter] = await scrape();
     const webhookUsage = await processUsage(running.webhook.pid);
-    if (process.env.BENCH_DEBUG_METRICS) await writeFile(process.env.BENCH_DEBUG_METRICS, await fetchText(`http://127.0.0.1:${running.controllerOpsPort}/metrics`));
     await pipeline.stop();
     pipeline = undefined;
 

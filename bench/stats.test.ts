@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketsSince, histogramBuckets, histogramQuantile, percentile, shareAtOrUnder, summarize } from "./stats.ts";
+import { bucketsSince, counterTotals, histogramBuckets, histogramQuantile, percentile, shareAtOrUnder, summarize, topIncreases } from "./stats.ts";
 
 describe("percentile", () => {
   it("takes the nearest rank", () => {
@@ -56,5 +56,20 @@ describe("histogramQuantile", () => {
     const before = new Map([[0.005, 80], [0.025, 80], [Number.POSITIVE_INFINITY, 80]]);
     const since = bucketsSince(before, buckets);
     expect(shareAtOrUnder(since, 0.005)).toBeCloseTo(0.5);
+  });
+});
+
+describe("counterTotals and topIncreases", () => {
+  const text = (leases: number, pods: number) => `apiserver_request_total{code="200",resource="leases",verb="PUT"} ${leases}
+apiserver_request_total{code="409",resource="leases",verb="PUT"} 1
+apiserver_request_total{code="201",resource="pods",verb="POST"} ${pods}
+apiserver_request_total{code="200",resource="nodes",verb="GET"} 4
+`;
+  const key = (labels: Record<string, string>) => `${labels.verb ?? ""} ${labels.resource ?? ""}`;
+  it("sums a counter per key and ranks what grew", () => {
+    const before = counterTotals(text(10, 5), "apiserver_request_total", key);
+    expect(before.get("PUT leases")).toBe(11);
+    const after = counterTotals(text(110, 55), "apiserver_request_total", key);
+    expect(topIncreases(before, after, 5)).toEqual([["PUT leases", 100], ["POST pods", 50]]);
   });
 });

@@ -81,3 +81,27 @@ export function shareAtOrUnder(buckets: Buckets, bound: number): number {
   const total = bucketTotal(buckets);
   return total === 0 ? Number.NaN : (buckets.get(bound) ?? 0) / total;
 }
+
+/** A counter's samples summed per key (e.g. `verb resource`), from a Prometheus text exposition. */
+export function counterTotals(text: string, name: string, keyOf: (labels: Record<string, string>) => string): Map<string, number> {
+  const totals = new Map<string, number>();
+  const prefix = `${name}{`;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(prefix)) continue;
+    const close = line.lastIndexOf("}");
+    const value = Number(line.slice(close + 1).trim().split(" ")[0]);
+    if (!Number.isFinite(value)) continue;
+    const key = keyOf(parseLabels(line.slice(prefix.length, close)));
+    totals.set(key, (totals.get(key) ?? 0) + value);
+  }
+  return totals;
+}
+
+/** The `count` largest increases between two counter totals, largest first. */
+export function topIncreases(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>, count: number): [string, number][] {
+  return [...after]
+    .map(([key, value]): [string, number] => [key, value - (before.get(key) ?? 0)])
+    .filter(([, increase]) => increase > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count);
+}
