@@ -108,8 +108,9 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     const name = pod.metadata?.name ?? "";
     for (let attempt = 1; ; attempt++) {
       // First from the cached copy the decision was made on (its resourceVersion guards the write), saving a
-      // read on the release path; after a conflict, from a fresh read.
-      const current = attempt === 1 ? structuredClone(pod) : await core.readNamespacedPod({ namespace, name });
+      // read on the release path; after a conflict, from a fresh list by name, which needs no `get` on pods.
+      const current = attempt === 1 ? structuredClone(pod) : (await core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` })).items[0];
+      if (!current) return;
       try {
         await core.replaceNamespacedPod({ namespace, name, body: mutate(current) });
         return;
