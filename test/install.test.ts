@@ -1,13 +1,14 @@
 import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CoreV1Api, KubernetesObjectApi, type V1Pod } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLEANUP_FINALIZER, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, MANAGED_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
+import { CLEANUP_FINALIZER, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, MAROON_LABEL, MAROON_LABEL_VALUE, DEFAULT_SYSTEM_NAMESPACE, MANAGED_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
 import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
 import { objectRef } from "../src/install/changes.ts";
 import { bundleWithCrds, INSTALL_FIELD_MANAGER, typed } from "../src/install/install.ts";
@@ -96,6 +97,14 @@ describe("maroonedpods install and uninstall on the local control plane", () => 
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout.trim().split("\n").at(-1)).toBe(`0 created, 0 configured, ${String(objects.length)} unchanged`);
     expect(await versions()).toEqual(installed);
+  });
+
+  it("the configuration example passes the installed CRD's schema and rules; the pod example carries the trigger label", async () => {
+    const client = KubernetesObjectApi.makeApiClient(cluster.admin);
+    const config = parse(readFileSync(join(ROOT, "examples/maroonedpodsconfig.yaml"), "utf8")) as Record<string, unknown>;
+    await expect(client.create(typed(config), undefined, "All")).resolves.toBeDefined();
+    const pod = parse(readFileSync(join(ROOT, "examples/marooned-pod.yaml"), "utf8")) as V1Pod;
+    expect(pod.metadata?.labels?.[MAROON_LABEL]).toBe(MAROON_LABEL_VALUE);
   });
 
   it("install reports a field changed by hand as configured, names it, and puts it back", async () => {
