@@ -326,6 +326,8 @@ interface BenchResult {
     readonly apiServerP99Ms: number | null;
     readonly apiServerShareUnder5Ms: number | null;
     readonly apiServerCalls: number;
+    /** The API server's histogram for the run: cumulative calls per bucket bound (ms). */
+    readonly apiServerBuckets: Record<string, number>;
     /** From the webhook's own histogram. */
     readonly ownP99Ms: number | null;
     readonly peakRssMiB: number | null;
@@ -473,6 +475,7 @@ function summarize(input: {
       apiServerP99Ms: round(webhookApiServerP99Ms, 2),
       apiServerShareUnder5Ms: round(shareAtOrUnder(input.apiServer, FAST_BUCKET_SECONDS), 4),
       apiServerCalls: input.apiServer.get(Number.POSITIVE_INFINITY) ?? 0,
+      apiServerBuckets: Object.fromEntries([...input.apiServer].sort(([a], [b]) => a - b).map(([bound, count]) => [Number.isFinite(bound) ? String(bound * 1000) : "+Inf", count])),
       ownP99Ms: ownBound === undefined || !Number.isFinite(ownBound) ? null : ownBound * 1000,
       peakRssMiB: round(input.webhookUsage.peakRssMiB ?? null),
     },
