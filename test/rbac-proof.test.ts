@@ -129,24 +129,12 @@ async function ignoreMissing(call: () => Promise<unknown>): Promise<void> {
   }
 }
 
-/** The controller as a process, as its ServiceAccount; rejects if it is not ready in time. */
-async function startController(timeoutMs: number): Promise<ComponentProcess> {
-  const starting = startComponent("controller", [
+/** The controller as a process, as its ServiceAccount; rejects (and stops it) if it is not ready in time. */
+function startController(readyTimeoutMs: number): Promise<ComponentProcess> {
+  return startComponent("controller", [
     `--kubeconfig=${controllerKubeconfig}`, `--identity=${IDENTITY}`, "--ops-bind-address=127.0.0.1", "--ops-port=0", "--log-level=error",
     "--manage-webhook-certificate=true", "--webhook-cert-ip-sans=127.0.0.1", "--webhook-cert-check-interval=1s", "--orphan-sweep-interval=1h",
-  ]);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => { reject(new Error("controller not ready in time")); }, timeoutMs);
-  });
-  try {
-    return await Promise.race([starting, timedOut]);
-  } catch (error) {
-    void starting.then((late) => late.stop("SIGKILL"), () => undefined);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+  ], { readyTimeoutMs });
 }
 
 let runs = 0;

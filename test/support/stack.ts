@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE } from "../../src/api/names.ts";
+import { startComponentProcess, type ComponentProcess } from "../../src/devcluster/component-process.ts";
 import { registerAdmission, unregisterAdmission, writeLoopbackServingCertificate } from "../../src/devcluster/admission.ts";
 import { freeLoopbackPort } from "../../src/devcluster/ports.ts";
 import { serviceAccountKubeConfig } from "../../src/devcluster/service-account.ts";
@@ -12,40 +12,13 @@ import { MUTATE_PODS_PATH } from "../../webhook/handler.ts";
 import { DEFAULT_ADMISSION_SETTINGS } from "../../webhook/settings.ts";
 
 const CLI = fileURLToPath(new URL("../../bin/maroonedpods.js", import.meta.url));
+const READY_TIMEOUT_MS = 60_000;
 
-export interface ComponentProcess {
-  readonly pid: number;
-  /** The component's JSON ready line, e.g. its ports. */
-  readonly ready: Readonly<Record<string, unknown>>;
-  /** Sends the signal and resolves with the exit code (null when killed by a signal). */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
+export type { ComponentProcess };
 
-/** Runs a `maroonedpods` subcommand as its own process and waits for its JSON ready line. */
-export async function startComponent(command: string, args: readonly string[], options: { cli?: string } = {}): Promise<ComponentProcess> {
-  const child: ChildProcess = spawn(process.execPath, [options.cli ?? CLI, command, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-20_000);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => { resolve(code); }));
-  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let stdout = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const line = stdout.split("\n").find((l) => l.includes('"ready":true'));
-      if (line) resolve(JSON.parse(line) as Record<string, unknown>);
-    });
-    void exited.then((code) => { reject(new Error(`maroonedpods ${command} exited with ${code} before it was ready:\n${stderr}`)); });
-  });
-  return {
-    pid: child.pid ?? -1,
-    ready,
-    stop: async (signal = "SIGTERM") => {
-      child.kill(signal);
-      return exited;
-    },
-  };
+/** Runs a `maroonedpods` subcommand (of this checkout, or of `cli`) as its own process and waits for its JSON ready line. */
+export function startComponent(command: string, args: readonly string[], options: { cli?: string; readyTimeoutMs?: number } = {}): Promise<ComponentProcess> {
+  return startComponentProcess(options.cli ?? CLI, [command, ...args], options.readyTimeoutMs ?? READY_TIMEOUT_MS);
 }
 
 export interface Stack {
