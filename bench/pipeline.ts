@@ -24,6 +24,7 @@ import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, NODE_POD_
 import { resolveConfig, type ControllerConfig } from "../src/controller/config.ts";
 import { registerAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { startComponentProcess, type ComponentProcess } from "../src/devcluster/component-process.ts";
+import { CONTROLLER_NODE_OPTIONS } from "../src/install/workloads.ts";
 import { freeLoopbackPort } from "../src/devcluster/ports.ts";
 import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
 import { shareConnections } from "../src/kube/connections.ts";
@@ -278,9 +279,10 @@ async function startPipeline(admin: KubeConfig, controllerKubeconfigPath: string
   try {
     await registerAdmission(admin, DEFAULT_ADMISSION_SETTINGS, { url: `https://127.0.0.1:${port}${MUTATE_PODS_PATH}`, caPem: tls.caPem });
     await waitForGating(admin, probeNamespace);
+    // With the heap bound the Deployment gives it.
     controller = await startComponentProcess(CLI, [
       "controller", `--kubeconfig=${controllerKubeconfigPath}`, "--ops-bind-address=127.0.0.1", "--ops-port=0", "--log-level=warn", `--workers=${workers}`,
-    ], COMPONENT_READY_TIMEOUT_MS);
+    ], COMPONENT_READY_TIMEOUT_MS, { ...process.env, NODE_OPTIONS: CONTROLLER_NODE_OPTIONS });
     const controllerOpsPort = Number(controller.ready.opsPort);
     // With leader election on, as deployed: measure only once it leads.
     await pollUntil("the controller to lead", async () => (/^maroonedpods_leader 1$/m.test(await fetchText(`http://127.0.0.1:${controllerOpsPort}/metrics`)) ? true : undefined), { timeoutMs: 60_000 });

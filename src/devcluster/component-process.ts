@@ -23,8 +23,8 @@ function waitForExit(child: ChildProcess): Promise<number | null> {
  * resolves once it prints a JSON line with `"ready": true`; rejects with the
  * tail of its stderr if it exits or stays silent for `readyTimeoutMs`.
  */
-export async function startComponentProcess(script: string, args: readonly string[], readyTimeoutMs: number): Promise<ComponentProcess> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export async function startComponentProcess(script: string, args: readonly string[], readyTimeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<ComponentProcess> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);

@@ -3,7 +3,9 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { MAROONED_NODE_LABEL, WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET } from "../api/names.ts";
 import { SPEC_DEFAULTS } from "../controller/config.ts";
+import { parseMemoryBytes } from "../kube/quantity.ts";
 import { installObjects, renderDeployFiles, type KubeObject } from "./bundle.ts";
+import { CONTROLLER_NODE_OPTIONS } from "./workloads.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 type Container = { name: string; args: string[]; securityContext: Record<string, unknown>; volumeMounts: { name: string }[] };
@@ -49,6 +51,13 @@ describe("the install bundle", () => {
     expect(named(certManager, "ClusterRole", "maroonedpods-controller-webhook-certificates")).toBeUndefined();
     expect(ofKind(certManager, "Certificate")).toHaveLength(2);
     expect(ofKind(selfManaged, "Certificate")).toHaveLength(0);
+  });
+
+  it("bounds the controller's heap well inside its memory limit", () => {
+    const controller = podSpecs(installObjects("self-managed")).find((s) => s.containers[0]?.name === "controller")?.containers[0] as unknown as { env: { name: string; value: string }[]; resources: { limits: { memory: string } } };
+    expect(controller.env).toEqual([{ name: "NODE_OPTIONS", value: CONTROLLER_NODE_OPTIONS }]);
+    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(CONTROLLER_NODE_OPTIONS)?.[1]);
+    expect(heapMiB * 2).toBeLessThanOrEqual(parseMemoryBytes(controller.resources.limits.memory) / 2 ** 20);
   });
 
   it("binds the RuntimeClass to marooned nodes, with the VM overhead as pod overhead", () => {

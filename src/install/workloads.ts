@@ -15,6 +15,13 @@ export const COMPONENT_LABEL = "app.kubernetes.io/component";
 const NAME_LABEL = "app.kubernetes.io/name";
 export const componentLabels = (component: "controller" | "webhook") => ({ [NAME_LABEL]: "maroonedpods", [COMPONENT_LABEL]: component });
 
+/**
+ * V8 sizes its heap from the host's memory, not the container's: on a 24 GiB
+ * machine the controller's RSS grew past 400 MiB at 1000 pods with far less
+ * live data. A bounded old space makes it collect instead (pipeline benchmark).
+ */
+export const CONTROLLER_NODE_OPTIONS = "--max-old-space-size=160 --max-semi-space-size=4";
+
 export const PORTS = { webhook: 9443, webhookOps: 8080, controllerOps: 8081 } as const;
 const TLS_DIR = "/etc/maroonedpods/tls";
 export const CONTROLLER_DEPLOYMENT = "maroonedpods-controller";
@@ -57,6 +64,7 @@ function deployment(options: {
   volumes: Record<string, unknown>[];
   volumeMounts: Record<string, unknown>[];
   automountToken: boolean;
+  env: { name: string; value: string }[];
 }): Record<string, unknown> {
   const labels = componentLabels(options.component);
   return {
@@ -78,6 +86,7 @@ function deployment(options: {
               name: options.component,
               image: DEFAULT_IMAGE,
               args: options.args,
+              ...(options.env.length > 0 ? { env: options.env } : {}),
               ports: options.ports.map((p) => ({ ...p, protocol: "TCP" })),
               ...probes("ops"),
               resources: options.resources,
@@ -104,6 +113,7 @@ export function controllerWorkload(certificates: CertificateSource): Record<stri
       volumes: [],
       volumeMounts: [],
       automountToken: true,
+      env: [{ name: "NODE_OPTIONS", value: CONTROLLER_NODE_OPTIONS }],
     }),
     {
       apiVersion: "v1",
@@ -130,6 +140,7 @@ export function webhookWorkload(): Record<string, unknown>[] {
       volumes: [{ name: "tls", secret: { secretName: WEBHOOK_TLS_SECRET, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }] } }],
       volumeMounts: [{ name: "tls", mountPath: TLS_DIR, readOnly: true }],
       automountToken: false,
+      env: [],
     }),
     {
       apiVersion: "v1",
