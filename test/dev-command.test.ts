@@ -5,18 +5,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../src/util/poll.ts";
+import { requireKubectl } from "./support/kubectl.ts";
 import { descendantsOf, isAlive } from "./support/processes.ts";
 
 const CLI = fileURLToPath(new URL("../bin/maroonedpods.js", import.meta.url));
 
-function requireKubectl(): string {
-  try {
-    execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
-    return "kubectl";
-  } catch {
-    throw new Error("kubectl is not on PATH: install it (e.g. `apt-get install kubectl` or from https://kubernetes.io/docs/tasks/tools/) to run this test");
-  }
-}
 
 describe("maroonedpods dev", () => {
   const dirs: string[] = [];

@@ -15,6 +15,7 @@ import { bundleWithCrds, INSTALL_FIELD_MANAGER, typed } from "../src/install/ins
 import { pollUntil } from "../src/util/poll.ts";
 import { clusterSnapshot } from "./support/cluster-snapshot.ts";
 import { startOwnCluster, type OwnCluster } from "./support/own-cluster.ts";
+import { requireKubectl } from "./support/kubectl.ts";
 import { startComponent } from "./support/stack.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -35,14 +36,6 @@ async function maroonedpods(...args: string[]): Promise<{ code: number; stdout: 
   }
 }
 
-function kubectl(): string {
-  try {
-    execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
-    return "kubectl";
-  } catch {
-    throw new Error("kubectl is not on PATH: install it (e.g. `apt-get install kubectl`) to check that `kubectl apply -k deploy/` matches `maroonedpods install`");
-  }
-}
 
 beforeAll(async () => {
   cluster = await startOwnCluster();
@@ -65,7 +58,7 @@ describe("kubectl apply -k and maroonedpods install apply the same objects", () 
     ["deploy", "self-managed"],
     ["deploy/overlays/cert-manager", "cert-manager"],
   ] as const)("kubectl kustomize %s renders what install --%s applies", async (directory, certificates) => {
-    const rendered = execFileSync(kubectl(), ["kustomize", join(ROOT, directory)], { encoding: "utf8" });
+    const rendered = execFileSync(requireKubectl(), ["kustomize", join(ROOT, directory)], { encoding: "utf8" });
     const fromKustomize = new Map(parseAllDocuments(rendered).map((d) => d.toJS() as Record<string, unknown>).map((o) => [objectRef(o), o]));
     const fromInstall = new Map((await bundleWithCrds(certificates)).map((o) => [objectRef(o), o]));
     expect([...fromKustomize.keys()].sort()).toEqual([...fromInstall.keys()].sort());
