@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, VersionApi, type V1Pod } from "@kubernetes/client-node";
 import { pino, type Logger } from "pino";
+import { integerFlag, UsageError } from "../src/cli/command.ts";
 import { OWNED_LABELS, MANAGED_BY } from "../src/api/conditions.ts";
 import { METRIC_NAMES } from "../src/api/metric-names.ts";
 import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
@@ -67,22 +68,12 @@ const HELP = `${USAGE}
   --background-pods M  unrelated Running pods present throughout (default 5000)
 `;
 
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
 interface BenchOptions {
   readonly pods: number;
   readonly namespaces: number;
   readonly concurrency: number;
   readonly workers: number;
   readonly backgroundPods: number;
-}
-
-function integerFlag(flag: string, text: string, min: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not an integer >= ${min}`);
-  return value;
 }
 
 function parseOptions(argv: readonly string[]): BenchOptions | "help" {

@@ -17,6 +17,7 @@ import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { integerFlag, UsageError } from "../src/cli/command.ts";
 import { METRIC_NAMES } from "../src/api/metric-names.ts";
 import { MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE } from "../src/api/names.ts";
 import { createCertificateAuthority, issueCertificate } from "../src/pki/certificates.ts";
@@ -32,19 +33,9 @@ const STOP_TIMEOUT_MS = 10_000;
 
 const USAGE = "usage: npm run bench:webhook -- [--requests N] [--concurrency C]";
 
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
 interface BenchOptions {
   readonly requests: number;
   readonly concurrency: number;
-}
-
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a positive integer`);
-  return value;
 }
 
 function parseFlags(argv: readonly string[]) {
@@ -68,7 +59,7 @@ function parseFlags(argv: readonly string[]) {
 function parseOptions(argv: readonly string[]): BenchOptions | "help" {
   const values = parseFlags(argv);
   if (values.help) return "help";
-  return { requests: positiveInteger("requests", values.requests), concurrency: positiveInteger("concurrency", values.concurrency) };
+  return { requests: integerFlag("requests", values.requests, 1), concurrency: integerFlag("concurrency", values.concurrency, 1) };
 }
 
 // --- certificates ---------------------------------------------------------

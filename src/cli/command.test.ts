@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commandHelp, parseDurationMs, UsageError, type Command } from "./command.ts";
+import { commandHelp, integerFlag, parseDurationMs, UsageError, type Command } from "./command.ts";
 
 describe("parseDurationMs", () => {
   it.each([
@@ -31,6 +31,18 @@ describe("parseDurationMs", () => {
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).name).toBe("UsageError");
     }
+  });
+});
+
+describe("integerFlag", () => {
+  it("accepts whole numbers from the minimum up", () => {
+    expect(integerFlag("pods", "1000", 1)).toBe(1000);
+    expect(integerFlag("background-pods", "0", 0)).toBe(0);
+  });
+
+  it.each(["0", "-1", "1.5", "1e3", "0x10", "", " 4", "99999999999999999999"])("rejects %j with a one-line reason", (text) => {
+    expect(() => integerFlag("workers", text, 1)).toThrow(UsageError);
+    expect(() => integerFlag("workers", text, 1)).toThrow(`--workers: ${JSON.stringify(text)} is not an integer >= 1`);
   });
 });
 

@@ -33,6 +33,13 @@ export function commandHelp(program: string, command: Command): string {
   return lines.join("\n");
 }
 
+/** A whole number of at least `min`, written as digits only (no 1e3, no 0x10). */
+export function integerFlag(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not an integer >= ${String(min)}`);
+  return value;
+}
+
 export function booleanFlag(flag: string, text: string): boolean {
   if (text === "true" || text === "false") return text === "true";
   throw new UsageError(`--${flag}: must be true or false`);

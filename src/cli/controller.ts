@@ -1,15 +1,9 @@
 import { hostname } from "node:os";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../api/names.ts";
 import { untilSignal } from "../util/signals.ts";
-import { booleanFlag, parseDurationMs, UsageError, type Command } from "./command.ts";
+import { booleanFlag, integerFlag, parseDurationMs, UsageError, type Command } from "./command.ts";
 import { createCliLogger, LOGGING_OPTIONS } from "./logger.ts";
 import { WEBHOOK_CERTIFICATE_OPTIONS, webhookCertificateSettings } from "./webhook-certificate-flags.ts";
-
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a positive integer`);
-  return value;
-}
 
 export const controllerCommand: Command = {
   name: "controller",
@@ -39,7 +33,7 @@ export const controllerCommand: Command = {
       namespace,
       leaderElection: booleanFlag("leader-elect", String(values["leader-elect"])),
       identity: typeof values.identity === "string" ? values.identity : `${hostname()}_${process.pid}`,
-      workers: positiveInteger("workers", String(values.workers)),
+      workers: integerFlag("workers", String(values.workers), 1),
       opsHost: String(values["ops-bind-address"]),
       opsPort,
       orphanSweepIntervalMs: parseDurationMs("orphan-sweep-interval", String(values["orphan-sweep-interval"])),
