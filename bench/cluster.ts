@@ -13,7 +13,7 @@ import { startControlPlane } from "../src/devcluster/control-plane.ts";
 import { startDevEnvironment } from "../src/devcluster/environment.ts";
 import { CONTROL_PLANE_VERSIONS, defaultCacheRoot } from "../src/devcluster/versions.ts";
 import { shareConnections } from "../src/kube/connections.ts";
-import { untilSignal } from "../src/util/signals.ts";
+import { announceReadyUntilSignal } from "../src/util/signals.ts";
 
 /**
  * A kubelet's defaults (lease 40 s, renewed every 10 s; grace 50 s), not the dev
@@ -48,7 +48,6 @@ try {
   await controlPlane.stop();
   throw error;
 }
-process.stdout.write(`${JSON.stringify({ ready: true, server: controlPlane.server, pids: [...controlPlane.pids, ...environment.pids] })}\n`);
-await untilSignal(logger);
+await announceReadyUntilSignal(logger, JSON.stringify({ ready: true, server: controlPlane.server, pids: [...controlPlane.pids, ...environment.pids] }));
 await environment.stop();
 await controlPlane.stop();

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { DEFAULT_SYSTEM_NAMESPACE } from "../api/names.ts";
-import { untilSignal } from "../util/signals.ts";
+import { announceReadyUntilSignal } from "../util/signals.ts";
 import { booleanFlag, integerFlag, parseDurationMs, UsageError, type Command } from "./command.ts";
 import { createCliLogger, LOGGING_OPTIONS } from "./logger.ts";
 import { WEBHOOK_CERTIFICATE_OPTIONS, webhookCertificateSettings } from "./webhook-certificate-flags.ts";
@@ -45,10 +45,7 @@ export const controllerCommand: Command = {
     if (typeof values.kubeconfig === "string") kubeConfig.loadFromFile(values.kubeconfig);
     else kubeConfig.loadFromDefault();
     const controller = await startController({ ...settings, kubeConfig, logger });
-    // Listen before announcing readiness: a supervisor may signal as soon as it reads the line.
-    const signalled = untilSignal(logger);
-    process.stdout.write(`${JSON.stringify({ ready: true, opsPort: controller.opsPort })}\n`);
-    await signalled;
+    await announceReadyUntilSignal(logger, JSON.stringify({ ready: true, opsPort: controller.opsPort }));
     await controller.stop();
     return 0;
   },

@@ -2,7 +2,7 @@ import { DEFAULT_ADMISSION_SETTINGS, validateAdmissionSettings, type AdmissionSe
 import { startWebhook } from "../../webhook/server.ts";
 import { parseDurationMs, UsageError, type Command } from "./command.ts";
 import { createCliLogger, LOGGING_OPTIONS } from "./logger.ts";
-import { untilSignal } from "../util/signals.ts";
+import { announceReadyUntilSignal } from "../util/signals.ts";
 
 function parsePort(flag: string, text: string): number {
   const port = Number(text);
@@ -63,10 +63,7 @@ export const webhookCommand: Command = {
     const logger = createCliLogger(String(values["log-format"]), String(values["log-level"])).child({ component: "webhook" });
     const webhook = await startWebhook({ ...options, logger });
     // One machine-readable line, so a supervisor or test knows the ports when it asked for free ones.
-    // Listen before announcing readiness: a supervisor may signal as soon as it reads the line.
-    const signalled = untilSignal(logger);
-    process.stdout.write(`${JSON.stringify({ ready: true, port: webhook.port, opsPort: webhook.opsPort })}\n`);
-    await signalled;
+    await announceReadyUntilSignal(logger, JSON.stringify({ ready: true, port: webhook.port, opsPort: webhook.opsPort }));
     await webhook.stop();
     return 0;
   },

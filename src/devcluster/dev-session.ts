@@ -5,7 +5,7 @@ import { DEFAULT_ADMISSION_SETTINGS } from "../../webhook/settings.ts";
 import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE } from "../api/names.ts";
 import { serviceAccountKubeConfig } from "./service-account.ts";
 import { startController } from "../controller/runtime.ts";
-import { untilSignal } from "../util/signals.ts";
+import { announceReadyUntilSignal } from "../util/signals.ts";
 import { startDevAdmission } from "./admission.ts";
 import { ensureControlPlaneBinaries } from "./binaries.ts";
 import { startControlPlane } from "./control-plane.ts";
@@ -64,9 +64,7 @@ export async function runDevSession(options: DevSessionOptions): Promise<void> {
     throw error;
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  process.stdout.write(`maroonedpods dev: ready in ${seconds}s; Kubernetes ${CONTROL_PLANE_VERSIONS.kubernetes} at ${controlPlane.server}; kubectl --kubeconfig ${kubeconfigOut} get nodes\n`);
-
-  await untilSignal(logger);
+  await announceReadyUntilSignal(logger, `maroonedpods dev: ready in ${seconds}s; Kubernetes ${CONTROL_PLANE_VERSIONS.kubernetes} at ${controlPlane.server}; kubectl --kubeconfig ${kubeconfigOut} get nodes`);
   await controller.stop();
   await webhook.stop();
   await environment.stop();
