@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { ensureControlPlaneBinaries } from "../../src/devcluster/binaries.ts";
 import { startControlPlane } from "../../src/devcluster/control-plane.ts";
@@ -24,13 +24,10 @@ export async function startOwnCluster(): Promise<OwnCluster> {
   const binaries = await ensureControlPlaneBinaries({ cacheRoot: defaultCacheRoot(process.env), versions: CONTROL_PLANE_VERSIONS, logger });
   const logDir = await mkdtemp(join(tmpdir(), "maroonedpods-own-cluster-"));
   const controlPlane = await startControlPlane({ binaries, logger, nodeMonitorGracePeriodSeconds: 12 });
-  const admin = new KubeConfig();
-  admin.loadFromFile(controlPlane.adminKubeconfigPath);
-  const cluster = admin.getCurrentCluster();
-  const caPem = Buffer.from(cluster?.caData ?? "", "base64").toString("utf8");
+  const admin = controlPlane.kubeConfig;
   try {
     const environment = await startDevEnvironment({
-      cluster: { server: cluster?.server ?? "", caPem, kubeconfigPath: controlPlane.adminKubeconfigPath, kubeConfig: admin },
+      cluster: { server: controlPlane.server, caPem: controlPlane.caPem, kubeconfigPath: controlPlane.adminKubeconfigPath, kubeConfig: admin },
       kwokBinary: binaries.kwok,
       logDir,
       logger,
