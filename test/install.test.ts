@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLEANUP_FINALIZER, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, MAROON_LABEL, MAROON_LABEL_VALUE, DEFAULT_SYSTEM_NAMESPACE, MANAGED_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
 import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
 import { objectRef } from "../src/install/changes.ts";
-import { bundleWithCrds, INSTALL_FIELD_MANAGER, typed } from "../src/install/install.ts";
+import { typedObject } from "../src/kube/apply.ts";
+import { bundleWithCrds, INSTALL_FIELD_MANAGER } from "../src/install/install.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { clusterSnapshot } from "./support/cluster-snapshot.ts";
 import { startOwnCluster, type OwnCluster } from "./support/own-cluster.ts";
@@ -84,7 +85,7 @@ describe("maroonedpods install and uninstall on the local control plane", () => 
     const objects = await bundleWithCrds("self-managed");
     // Status writers bump resourceVersions; a write of ours would move our own managedFields entry.
     const versions = async () =>
-      Promise.all(objects.map(async (o) => JSON.stringify((await client.read(typed(o) as never)).metadata?.managedFields?.find((f) => f.manager === INSTALL_FIELD_MANAGER))));
+      Promise.all(objects.map(async (o) => JSON.stringify((await client.read(typedObject(o) as never)).metadata?.managedFields?.find((f) => f.manager === INSTALL_FIELD_MANAGER))));
     const installed = await versions();
     const second = await maroonedpods("install");
     expect(second.code, second.stderr).toBe(0);
@@ -95,7 +96,7 @@ describe("maroonedpods install and uninstall on the local control plane", () => 
   it("the configuration example passes the installed CRD's schema and rules; the pod example carries the trigger label", async () => {
     const client = KubernetesObjectApi.makeApiClient(cluster.admin);
     const config = parse(readFileSync(join(ROOT, "examples/maroonedpodsconfig.yaml"), "utf8")) as Record<string, unknown>;
-    await expect(client.create(typed(config), undefined, "All")).resolves.toBeDefined();
+    await expect(client.create(typedObject(config), undefined, "All")).resolves.toBeDefined();
     const pod = parse(readFileSync(join(ROOT, "examples/marooned-pod.yaml"), "utf8")) as V1Pod;
     expect(pod.metadata?.labels?.[MAROON_LABEL]).toBe(MAROON_LABEL_VALUE);
   });

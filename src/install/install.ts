@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { ApiextensionsV1Api, KubernetesObjectApi, loadYaml, PatchStrategy, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { ApiextensionsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { typedObject } from "../kube/apply.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { readManifests } from "../kube/manifests.ts";
 import { installObjects, type KubeObject } from "./bundle.ts";
@@ -19,8 +20,8 @@ export interface AppliedObject {
 }
 
 /** What install applies, in order: the namespaces, the CRD, then the rest of the bundle. */
-export async function bundleWithCrds(certificates: CertificateSource): Promise<KubeObject[]> {
-  const objects = installObjects(certificates);
+export async function bundleWithCrds(certificates: CertificateSource, image?: string): Promise<KubeObject[]> {
+  const objects = installObjects(certificates, image);
   const afterNamespaces = objects.findIndex((o) => o.kind !== "Namespace");
   const crds = (await readManifests(CRD_FILE)) as KubeObject[];
   return [...objects.slice(0, afterNamespaces), ...crds, ...objects.slice(afterNamespaces)];
@@ -35,9 +36,6 @@ export async function crdServed(kubeConfig: KubeConfig, name: string): Promise<b
     throw error;
   }
 }
-
-/** client-node serializes built-in kinds through typed models, so wire-format objects are loaded into them first. */
-export const typed = (object: KubeObject): KubernetesObject => loadYaml<KubernetesObject>(JSON.stringify(object));
 
 export async function readIfPresent(client: KubernetesObjectApi, object: KubernetesObject): Promise<KubernetesObject | undefined> {
   try {
@@ -55,7 +53,7 @@ export async function readIfPresent(client: KubernetesObjectApi, object: Kuberne
  */
 export async function install(
   kubeConfig: KubeConfig,
-  options: { certificates: CertificateSource; dryRun: boolean },
+  options: { certificates: CertificateSource; dryRun: boolean; image?: string },
   onApplied: (applied: AppliedObject) => void = () => undefined,
 ): Promise<AppliedObject[]> {
   if (options.certificates === "cert-manager" && !(await crdServed(kubeConfig, CERT_MANAGER_CRD))) {
@@ -63,8 +61,8 @@ export async function install(
   }
   const client = KubernetesObjectApi.makeApiClient(kubeConfig);
   const results: AppliedObject[] = [];
-  for (const object of await bundleWithCrds(options.certificates)) {
-    const desired = typed(object);
+  for (const object of await bundleWithCrds(options.certificates, options.image)) {
+    const desired = typedObject(object);
     const before = await readIfPresent(client, desired);
     let after: KubernetesObject;
     try {

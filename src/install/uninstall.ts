@@ -5,7 +5,8 @@ import { isNotFound } from "../kube/errors.ts";
 import { VMI_CRD_NAME, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
 import { pollUntil } from "../util/poll.ts";
 import { objectRef } from "./changes.ts";
-import { bundleWithCrds, CERT_MANAGER_CRD, crdServed, readIfPresent, typed } from "./install.ts";
+import { typedObject } from "../kube/apply.ts";
+import { bundleWithCrds, CERT_MANAGER_CRD, crdServed, readIfPresent } from "./install.ts";
 
 /** Uninstall would strand these: their finalizers and VMs need the controller. */
 export class WorkloadsRemain extends Error {
@@ -68,7 +69,7 @@ export async function uninstall(
   const deleted: string[] = [];
   for (const object of unique) {
     try {
-      await client.delete(typed(object));
+      await client.delete(typedObject(object));
     } catch (error) {
       if (isNotFound(error)) continue;
       throw new Error(`deleting ${objectRef(object)}: ${(error as Error).message}`, { cause: error });
@@ -80,7 +81,7 @@ export async function uninstall(
   await pollUntil(
     "the uninstalled objects to be gone (namespaces finish terminating)",
     async () => {
-      for (const ref of deleted) if (await readIfPresent(client, typed(byRef.get(ref) ?? {}))) return undefined;
+      for (const ref of deleted) if (await readIfPresent(client, typedObject(byRef.get(ref) ?? {}))) return undefined;
       return true;
     },
     { timeoutMs: options.timeoutMs, intervalMs: 500 },
