@@ -21,13 +21,14 @@ export const installCommand: Command = {
     kubeconfig: KUBECONFIG_OPTION,
     "dry-run": { type: "boolean", description: "show what would change; the API server validates everything and stores nothing" },
     "cert-manager": { type: "boolean", description: "let cert-manager issue the webhook certificate (deploy/overlays/cert-manager) instead of the controller" },
+    image: { type: "string", valueName: "REF", description: "controller and webhook image, e.g. one built by `make image` (default: the release image)" },
   },
   async run(values) {
     const { install } = await import("../install/install.ts");
     const dryRun = values["dry-run"] === true;
     const suffix = dryRun ? " (dry run)" : "";
     const counts = { created: 0, configured: 0, unchanged: 0 };
-    await install(await loadKubeConfig(values.kubeconfig), { certificates: values["cert-manager"] === true ? "cert-manager" : "self-managed", dryRun }, (applied) => {
+    await install(await loadKubeConfig(values.kubeconfig), { certificates: values["cert-manager"] === true ? "cert-manager" : "self-managed", dryRun, image: typeof values.image === "string" ? values.image : undefined }, (applied) => {
       counts[applied.change]++;
       const detail = applied.paths.length > 0 ? `: ${applied.paths.join(", ")}` : "";
       process.stdout.write(`${applied.ref} ${applied.change}${suffix}${detail}\n`);

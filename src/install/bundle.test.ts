@@ -5,7 +5,7 @@ import { MAROONED_NODE_LABEL, WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET } from "../a
 import { SPEC_DEFAULTS } from "../controller/config.ts";
 import { parseMemoryBytes } from "../kube/quantity.ts";
 import { installObjects, renderDeployFiles, type KubeObject } from "./bundle.ts";
-import { CONTROLLER_NODE_OPTIONS } from "./workloads.ts";
+import { CONTROLLER_NODE_OPTIONS, DEFAULT_IMAGE } from "./workloads.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 type Container = { name: string; args: string[]; securityContext: Record<string, unknown>; volumeMounts: { name: string }[] };
@@ -31,6 +31,12 @@ describe("the install bundle", () => {
         expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
       }
     }
+  });
+
+  it("runs the image it is given in both Deployments, the release image by default", () => {
+    const images = (objects: KubeObject[]) => podSpecs(objects).map((s) => (s.containers[0] as unknown as { image: string }).image);
+    expect(images(installObjects("self-managed"))).toEqual([DEFAULT_IMAGE, DEFAULT_IMAGE]);
+    expect(images(installObjects("cert-manager", "registry.example/maroonedpods:dev"))).toEqual(["registry.example/maroonedpods:dev", "registry.example/maroonedpods:dev"]);
   });
 
   it("gives the webhook no API token and only the serving pair, never the CA key", () => {

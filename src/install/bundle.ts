@@ -5,7 +5,7 @@ import { DEFAULT_ADMISSION_SETTINGS } from "../../webhook/settings.ts";
 import { certManagerCertificates, INJECT_CA_ANNOTATION, injectCaValue } from "./cert-manager.ts";
 import { namespaces, runtimeClass } from "./cluster-objects.ts";
 import { CONTROLLER_ROLE_NAMES, controllerCertificateRbac, controllerRbac, webhookServiceAccount } from "./rbac.ts";
-import { CONTROLLER_DEPLOYMENT, controllerArgs, controllerWorkload, networkPolicies, webhookWorkload, type CertificateSource } from "./workloads.ts";
+import { CONTROLLER_DEPLOYMENT, controllerArgs, controllerWorkload, DEFAULT_IMAGE, networkPolicies, webhookWorkload, type CertificateSource } from "./workloads.ts";
 
 export type KubeObject = Record<string, unknown>;
 
@@ -23,14 +23,14 @@ function webhookConfiguration(certificates: CertificateSource): KubeObject {
  * namespaces and identities first, the admission registration last, so the
  * webhook it points at exists before the API server starts calling it.
  */
-export function installObjects(certificates: CertificateSource): KubeObject[] {
+export function installObjects(certificates: CertificateSource, image = DEFAULT_IMAGE): KubeObject[] {
   return [
     ...namespaces(),
     ...controllerRbac(),
     ...(certificates === "self-managed" ? controllerCertificateRbac() : certManagerCertificates()),
     ...webhookServiceAccount(),
-    ...controllerWorkload(certificates),
-    ...webhookWorkload(),
+    ...controllerWorkload(certificates, image),
+    ...webhookWorkload(image),
     ...networkPolicies(),
     runtimeClass(settings.runtimeClassName),
     ...validatingAdmissionPolicies(settings),
@@ -52,8 +52,8 @@ function baseFiles(): Record<string, readonly object[]> {
     "rbac/controller.yaml": controllerRbac(),
     "rbac/controller-webhook-certificates.yaml": controllerCertificateRbac(),
     "rbac/webhook.yaml": webhookServiceAccount(),
-    "controller.yaml": controllerWorkload("self-managed"),
-    "webhook.yaml": webhookWorkload(),
+    "controller.yaml": controllerWorkload("self-managed", DEFAULT_IMAGE),
+    "webhook.yaml": webhookWorkload(DEFAULT_IMAGE),
     "network-policies.yaml": networkPolicies(),
     "runtime-class.yaml": [runtimeClass(settings.runtimeClassName)],
     "admission/validating-admission-policies.yaml": validatingAdmissionPolicies(settings),

@@ -56,6 +56,7 @@ export const controllerArgs = (certificates: CertificateSource): string[] => [
 
 function deployment(options: {
   name: string;
+  image: string;
   component: "controller" | "webhook";
   serviceAccount: string;
   args: string[];
@@ -84,7 +85,7 @@ function deployment(options: {
           containers: [
             {
               name: options.component,
-              image: DEFAULT_IMAGE,
+              image: options.image,
               args: options.args,
               ...(options.env.length > 0 ? { env: options.env } : {}),
               ports: options.ports.map((p) => ({ ...p, protocol: "TCP" })),
@@ -101,10 +102,11 @@ function deployment(options: {
   };
 }
 
-export function controllerWorkload(certificates: CertificateSource): Record<string, unknown>[] {
+export function controllerWorkload(certificates: CertificateSource, image: string): Record<string, unknown>[] {
   return [
     deployment({
       name: CONTROLLER_DEPLOYMENT,
+      image,
       component: "controller",
       serviceAccount: DEFAULT_CONTROLLER_SERVICE_ACCOUNT,
       args: controllerArgs(certificates),
@@ -124,10 +126,11 @@ export function controllerWorkload(certificates: CertificateSource): Record<stri
   ];
 }
 
-export function webhookWorkload(): Record<string, unknown>[] {
+export function webhookWorkload(image: string): Record<string, unknown>[] {
   return [
     deployment({
       name: WEBHOOK_DEPLOYMENT,
+      image,
       component: "webhook",
       serviceAccount: DEFAULT_WEBHOOK_SERVICE_ACCOUNT,
       args: ["webhook", `--tls-cert-file=${TLS_DIR}/tls.crt`, `--tls-key-file=${TLS_DIR}/tls.key`, `--port=${String(PORTS.webhook)}`, "--log-format=json"],
