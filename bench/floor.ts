@@ -6,6 +6,7 @@ import { joinInfoFor, mintToken, renderCloudConfig, tokenSecret, userDataSecret,
 import type { ControllerConfig } from "../src/controller/config.ts";
 import { sizeVm } from "../src/controller/sizing.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
+import { URGENT_ONLY_WORKERS } from "../src/controller/runtime.ts";
 import { createLimiter } from "./limit.ts";
 import type { NodeListener } from "./recorder.ts";
 
@@ -42,7 +43,7 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
   const { config } = deps;
   const core = deps.kubeConfig.makeApiClient(CoreV1Api);
   const customObjects = deps.kubeConfig.makeApiClient(CustomObjectsApi);
-  const limit = createLimiter(deps.workers);
+  const limit = createLimiter(deps.workers, URGENT_ONLY_WORKERS);
   const pods = new Map<string, V1Pod>();
   const trusted = new Set<string>();
   const ready = new Set<string>();

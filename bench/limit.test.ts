@@ -19,6 +19,20 @@ describe("createLimiter", () => {
     expect(peak).toBe(2);
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
   });
+  it("runs urgent tasks in the reserved slots while ordinary ones fill the shared ones", async () => {
+    const limit = createLimiter(1, 1);
+    const started: string[] = [];
+    let release = () => {};
+    const blocked = new Promise<void>((resolve) => { release = resolve; });
+    const ordinary = [limit(async () => { started.push("ordinary-1"); await blocked; }), limit(async () => { started.push("ordinary-2"); await tick(); })];
+    await tick();
+    await limit(async () => { started.push("urgent"); await tick(); }, true);
+    expect(started).toEqual(["ordinary-1", "urgent"]);
+    release();
+    await Promise.all(ordinary);
+    expect(started).toEqual(["ordinary-1", "urgent", "ordinary-2"]);
+  });
+
   it("starts urgent tasks before ordinary ones that wait", async () => {
     const limit = createLimiter(1);
     const started: string[] = [];

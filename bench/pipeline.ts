@@ -140,7 +140,9 @@ async function fetchFromApiServer(kubeConfig: KubeConfig, path: string): Promise
   });
 }
 
-const TOP_REQUEST_KINDS = 8;
+/** Request kinds kept in the results file; the table shows the first few. */
+const TOP_REQUEST_KINDS = 30;
+const PRINTED_REQUEST_KINDS = 8;
 
 async function apiServerRequests(admin: KubeConfig): Promise<Map<string, number>> {
   const text = await fetchFromApiServer(admin, "/metrics");
@@ -357,7 +359,7 @@ function report(result: BenchResult): void {
     ["controller", `${show(result.controller.cpuSeconds, " CPU s")}, peak RSS ${show(result.controller.peakRssMiB, " MiB")}`],
   ];
   const cpu = (run: RunResult) => Object.entries(run.cpuSeconds).sort(([, a], [, b]) => b - a).map(([name, seconds]) => `${name} ${seconds}`).join(", ");
-  const requests = (run: RunResult) => Object.entries(run.apiServerRequests).map(([kind, count]) => `${kind} ${count}`).join(", ");
+  const requests = (run: RunResult) => Object.entries(run.apiServerRequests).slice(0, PRINTED_REQUEST_KINDS).map(([kind, count]) => `${kind} ${count}`).join(", ");
   lines.push(["CPU s, pipeline", cpu(result.pipeline)], ["CPU s, floor", cpu(result.floor)]);
   lines.push(["requests, pipeline", requests(result.pipeline)], ["requests, floor", requests(result.floor)]);
   for (const [name, value] of lines) out(`  ${name.padEnd(20)}${value}`);

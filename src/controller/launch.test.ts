@@ -65,7 +65,7 @@ describe("decideLaunch: first launch", () => {
 
   it("creates the token Secret, the user data, the VMI, then records the launch", () => {
     expect(result?.requeueAfterMs).toBeUndefined();
-    expect(kindsOf(result)).toEqual(["createSecret", "createSecret", "createVmi", "annotatePod", "setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["createSecret", "createSecret", "createVmi", "annotatePod", "setCondition", "setCondition", "event"]);
   });
 
   it("mints the token into a bootstrap token Secret in kube-system, labeled with the pod UID", () => {
@@ -119,11 +119,15 @@ describe("decideLaunch: first launch", () => {
     expect(vmi).not.toContain(COUNTING_TOKEN.secret);
   });
 
-  it("annotates the pod with its VM and attempt 1, sets VMLaunched True and records a Normal event", () => {
+  it("annotates the pod with its VM and attempt 1, sets VMLaunched True and NodeRegistered False, and records a Normal event", () => {
     const message = `VM ${DEFAULT_VM_NAME} created (attempt 1 of 3)`;
     expect(actionsOf(result, "annotatePod")).toEqual([{ kind: "annotatePod", annotations: { [POD_ANNOTATIONS.vm]: DEFAULT_VM_NAME, [POD_ANNOTATIONS.attempts]: "1" } }]);
     expect(actionsOf(result, "setCondition")).toEqual([
       { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message } },
+      {
+        kind: "setCondition",
+        condition: { type: POD_CONDITIONS.NodeRegistered, status: "False", reason: REASONS.WaitingForNode, message: `waiting for node ${DEFAULT_VM_NAME} to register` },
+      },
     ]);
     expect(actionsOf(result, "event")).toEqual([{ kind: "event", type: "Normal", reason: REASONS.VMCreated, message }]);
   });
@@ -165,7 +169,7 @@ describe("decideLaunch: an existing token", () => {
 
   it("is reused, and the missing user data is rendered with it", () => {
     const result = decideLaunch(makeObserved({ tokens: [token] }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["createSecret", "createVmi", "annotatePod", "setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["createSecret", "createVmi", "annotatePod", "setCondition", "setCondition", "event"]);
     const userData = actionsOf(result, "createSecret")[0]?.secret;
     expect(userData?.metadata?.namespace).toBe("maroonedpods-vms");
     expect(joinInfoIn(userData).token).toBe("xyz789.fedcba9876543210");
@@ -173,7 +177,7 @@ describe("decideLaunch: an existing token", () => {
 
   it("is reused, and present user data is left alone", () => {
     const result = decideLaunch(makeObserved({ tokens: [token], userDataSecret: makeUserDataSecret() }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["createVmi", "annotatePod", "setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["createVmi", "annotatePod", "setCondition", "setCondition", "event"]);
   });
 
   it("skips a token Secret without token data", () => {

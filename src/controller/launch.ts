@@ -10,6 +10,7 @@ import {
   type PodIdentity,
 } from "./artifacts.ts";
 import { attemptsOf, conditionOf, conditionSince, isGated, setConditionIfChanged, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { waitingForNode } from "./registration.ts";
 import { sizeVm } from "./sizing.ts";
 
 const RETRY_BACKOFF_BASE_MS = 1_000;
@@ -72,7 +73,8 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
     const cloudConfig = renderCloudConfig(joinInfoFor(pod, o.vmName, token, o.config, o.caCertHash));
     actions.push({ kind: "createSecret", secret: userDataSecret(pod, o.vmName, o.config, cloudConfig) });
   }
-  actions.push({ kind: "createVmi", vmi: virtualMachineInstance(pod, o.vmName, o.config, size) }, ...recordLaunch(o, attempts + 1));
+  // A new VM means a new node to wait for: said in the same status write as VMLaunched.
+  actions.push({ kind: "createVmi", vmi: virtualMachineInstance(pod, o.vmName, o.config, size) }, ...recordLaunch(o, attempts + 1), { kind: "setCondition", condition: waitingForNode(o) });
   actions.push({ kind: "event", type: "Normal", reason: REASONS.VMCreated, message: launchMessage(o, attempts + 1) });
   return { actions };
 }

@@ -1,6 +1,6 @@
 import type { V1Node, V1Pod, V1PodCondition, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
-import { POD_ANNOTATIONS, type PodConditionType, type Reason } from "../api/conditions.ts";
+import { POD_ANNOTATIONS, REASONS, type PodConditionType, type Reason } from "../api/conditions.ts";
 import { SCHEDULING_GATE } from "../api/names.ts";
 import type { ControllerConfig } from "./config.ts";
 
@@ -73,3 +73,11 @@ export function attemptsOf(pod: V1Pod): number {
 }
 
 export const isNodeReady = (node: V1Node): boolean => node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/** The release: the one pod update onto the pod's node, and the Event that tells its owner. */
+export function releaseActions(o: Observed): Action[] {
+  return [
+    { kind: "releasePod", podUid: o.pod.metadata?.uid ?? "" },
+    { kind: "event", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${o.vmName}` },
+  ];
+}

@@ -22,7 +22,7 @@ import type { ControllerConfig } from "./config.ts";
 import { decideLaunch } from "./launch.ts";
 import { decideLiveness } from "./liveness.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import { conditionOf, conditionSince, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { conditionOf, conditionSince, type Action, type DesiredCondition, type Observed, type PhaseResult } from "./observed.ts";
 import { decideRegistration } from "./registration.ts";
 import { decideTeardown } from "./teardown.ts";
 import { decideUngate } from "./ungate.ts";
@@ -52,8 +52,9 @@ const PHASES: readonly ((o: Observed, randomBytes: (n: number) => Uint8Array) =>
   decideTeardown,
   decideLiveness,
   decideLaunch,
-  decideRegistration,
+  // Before registration: a release must not wait while registration tidies up after a trust it already wrote.
   decideUngate,
+  decideRegistration,
 ];
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -137,6 +138,17 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     };
   };
 
+  /** One status patch for all of a reconcile's conditions: they merge by type, and each round trip saved counts. */
+  async function patchConditions(o: Observed, desired: readonly DesiredCondition[]): Promise<void> {
+    const conditions = desired.map((condition) => {
+      const current = conditionOf(o.pod, condition.type);
+      const since = current?.status === condition.status && current.lastTransitionTime ? current.lastTransitionTime : new Date(o.now);
+      return { ...condition, lastTransitionTime: new Date(since).toISOString() };
+    });
+    const { namespace = "", name = "" } = o.pod.metadata ?? {};
+    await core.patchNamespacedPodStatus({ namespace, name, body: { status: { conditions } } }, strategicPatch);
+  }
+
   async function perform(action: Action, o: Observed, log: Logger): Promise<void> {
     const pod = o.pod;
     const namespace = pod.metadata?.namespace ?? "";
@@ -176,13 +188,9 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         deps.metrics.observePhase("gateToReleased", pod, deps.clock.now());
         log.info({ node: o.vmName }, "pod released onto its node");
         return;
-      case "setCondition": {
-        const current = conditionOf(pod, action.condition.type);
-        const since = current?.status === action.condition.status && current.lastTransitionTime ? current.lastTransitionTime : new Date(o.now);
-        const condition = { ...action.condition, lastTransitionTime: new Date(since).toISOString() };
-        await core.patchNamespacedPodStatus({ namespace, name, body: { status: { conditions: [condition] } } }, strategicPatch);
+      case "setCondition":
+        await patchConditions(o, [action.condition]);
         return;
-      }
       case "annotatePod":
         await core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations: action.annotations } } }, mergePatch);
         return;
@@ -220,7 +228,11 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
       // touch different fields and each round trip saved shortens the way to a release.
       const records = result.actions.filter(isRecord);
       for (const action of result.actions.filter((a) => !isRecord(a))) await perform(action, o, log);
-      await Promise.all(records.map((action) => perform(action, o, log)));
+      const conditions = records.flatMap((a) => (a.kind === "setCondition" ? [a.condition] : []));
+      await Promise.all([
+        ...(conditions.length > 0 ? [patchConditions(o, conditions)] : []),
+        ...records.filter((a) => a.kind !== "setCondition").map((action) => perform(action, o, log)),
+      ]);
       break;
     }
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };

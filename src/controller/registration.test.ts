@@ -98,8 +98,8 @@ describe("decideRegistration: a node that fails verification", () => {
 });
 
 describe("decideRegistration: a verified node", () => {
-  it("is trusted, its token deleted, and the pod records it", () => {
-    expect(decideRegistration(waiting({ node: makeNode() }))).toEqual({
+  it("is trusted, its token deleted, and the pod records it; not Ready yet, so not released", () => {
+    expect(decideRegistration(waiting({ node: makeNode({ ready: "False" }) }))).toEqual({
       actions: [
         { kind: "trustNode", name: DEFAULT_VM_NAME, podUid: POD_UID },
         { kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-abc123" },
@@ -109,6 +109,17 @@ describe("decideRegistration: a verified node", () => {
         { kind: "event", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${DEFAULT_VM_NAME} verified and trusted` },
       ],
     });
+  });
+
+  it("already Ready: released right after it is trusted, before the token and the records", () => {
+    expect(kindsOf(decideRegistration(waiting({ node: makeNode() })))).toEqual([
+      "trustNode", "releasePod", "event", "deleteSecret", "setCondition", "setCondition", "annotatePod", "event",
+    ]);
+    expect(actionsOf(decideRegistration(waiting({ node: makeNode() })), "releasePod")).toEqual([{ kind: "releasePod", podUid: POD_UID }]);
+  });
+
+  it("never released when it fails verification, even Ready", () => {
+    expect(kindsOf(decideRegistration(waiting({ node: makeNode({ internalIps: ["10.9.9.9"] }) })))).not.toContain("releasePod");
   });
 
   it("deletes every token labeled for the pod", () => {
@@ -162,6 +173,12 @@ describe("decideRegistration: an already trusted node", () => {
     ]);
     expect(kindsOf(result)).not.toContain("trustNode");
     expect(kindsOf(result)).not.toContain("event");
+  });
+
+  it("after the release: deletes a leftover token and records what the pod lacks, without verifying again", () => {
+    const released = makePod({ gated: false, attempts: 1 });
+    const result = decideRegistration(waiting({ pod: released, node: makeNode({ trustedFor: POD_UID, internalIps: ["10.9.9.9"] }) }));
+    expect(kindsOf(result)).toEqual(["deleteSecret", "setCondition", "setCondition", "annotatePod"]);
   });
 
   it("is re-verified: a trusted node that now fails keeps its pod's condition honest", () => {

@@ -42,6 +42,11 @@ export interface RunningController {
 }
 
 const LEASE_NAME = "maroonedpods-controller";
+/**
+ * Workers beyond --workers that take only urgent keys (node events): with every worker busy launching,
+ * a release would otherwise wait for one to finish (pipeline benchmark).
+ */
+export const URGENT_ONLY_WORKERS = 1;
 const CONFIG_VALID_CONDITION = "Valid";
 
 interface ConfigObject {
@@ -237,7 +242,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         metrics.reconciled((performance.now() - started) / 1000, true);
         throw error;
       }
-    }, (key, error) => { logger.warn({ pod: key, err: error, failures: queue.failures(key) }, "reconcile failed; retrying with backoff"); });
+    }, (key, error) => { logger.warn({ pod: key, err: error, failures: queue.failures(key) }, "reconcile failed; retrying with backoff"); }, URGENT_ONLY_WORKERS);
     leadership.addEventListener("abort", () => {
       clearInterval(sweep);
       clearInterval(certificates);

@@ -25,6 +25,8 @@ describe("decideUngate", () => {
     ["a trusted node whose readiness is Unknown", { node: makeNode({ trustedFor: POD_UID, ready: "Unknown" }) }],
     ["a trusted node without a Ready condition", { node: makeNode({ trustedFor: POD_UID, ready: undefined }) }],
     ["a pod already released", { pod: makePod({ gated: false }), node: makeNode({ trustedFor: POD_UID }) }],
+    ["a trusted node that no longer passes verification", { node: makeNode({ trustedFor: POD_UID, internalIps: ["10.9.9.9"] }) }],
+    ["no VMI to verify the node against", { vmi: undefined, node: makeNode({ trustedFor: POD_UID }) }],
   ])("does nothing with %s", (_, overrides) => {
     expect(decideUngate(makeObserved({ vmi: makeVmi(), ...overrides }))).toBeUndefined();
   });

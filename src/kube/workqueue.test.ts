@@ -97,6 +97,32 @@ describe("createWorkQueue", () => {
     expect(await take(queue, 2)).toEqual(["a", "b"]);
   });
 
+  it("gives an urgent-only getter urgent keys alone, including one promoted while it waits", async () => {
+    const { queue } = setup();
+    queue.add("a");
+    const urgentGetter = queue.get({ urgentOnly: true });
+    queue.add("b");
+    let handed: string | undefined;
+    void urgentGetter.then((key) => { handed = key; });
+    await settle();
+    expect(handed).toBeUndefined();
+
+    queue.add("b", true);
+    await settle();
+    expect(handed).toBe("b");
+    expect(await queue.get()).toBe("a");
+  });
+
+  it("hands a new urgent key to a waiting urgent-only getter, an ordinary one to an ordinary getter", async () => {
+    const { queue } = setup();
+    const urgentGetter = queue.get({ urgentOnly: true });
+    const ordinaryGetter = queue.get();
+    queue.add("a");
+    queue.add("b", true);
+    expect(await ordinaryGetter).toBe("a");
+    expect(await urgentGetter).toBe("b");
+  });
+
   it("reports depth changes of waiting keys only", async () => {
     const depths: number[] = [];
     const { queue } = setup({ onDepthChange: (depth) => depths.push(depth) });
@@ -242,6 +268,31 @@ describe("runWorkers", () => {
     expect(started).toEqual(["a", "b", "a"]);
     expect(overlapped).toBe(false);
 
+    queue.shutDown();
+    await running;
+  });
+
+  it("keeps the urgent-only workers for urgent keys while every ordinary worker is busy", async () => {
+    const { queue } = setup();
+    const started: string[] = [];
+    const blocked = deferred();
+    const reconcile = async (key: string): Promise<ReconcileResult> => {
+      started.push(key);
+      if (key.startsWith("launch")) await blocked.promise;
+      return {};
+    };
+    for (const key of ["launch-1", "launch-2", "launch-3"]) queue.add(key);
+    const running = runWorkers(queue, 2, reconcile, () => {}, 1);
+    await settle();
+    expect(started).toEqual(["launch-1", "launch-2"]);
+
+    queue.add("release", true);
+    await settle();
+    expect(started).toEqual(["launch-1", "launch-2", "release"]);
+
+    blocked.resolve();
+    await settle();
+    expect(started).toContain("launch-3");
     queue.shutDown();
     await running;
   });

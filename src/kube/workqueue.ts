@@ -42,8 +42,11 @@ export interface WorkQueue {
   /** Reset the key's failure count, typically after a successful reconcile. */
   forget(key: string): void;
   failures(key: string): number;
-  /** The next key, waiting for one if needed; undefined once shut down and drained. Call done(key) after. */
-  get(): Promise<string | undefined>;
+  /**
+   * The next key, waiting for one if needed; undefined once shut down and drained. Call done(key) after.
+   * With urgentOnly, only urgent keys: a worker kept free for them never waits behind ordinary work.
+   */
+  get(options?: { urgentOnly?: boolean }): Promise<string | undefined>;
   done(key: string): void;
   /** Keys waiting: neither being processed nor delayed. */
   readonly depth: number;
@@ -62,8 +65,8 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
   const processing = new Set<string>();
   const delayed = new Map<string, { deadline: number; timer: { cancel(): void } }>();
   const failureCounts = new Map<string, number>();
-  /** Idle getters; there are only any while nothing is waiting. */
-  const getters: ((key: string | undefined) => void)[] = [];
+  /** Idle getters; an ordinary one only while nothing is waiting, an urgent-only one while no urgent key is. */
+  const getters: { resolve: (key: string | undefined) => void; urgentOnly: boolean }[] = [];
   let shuttingDown = false;
 
   const depth = () => waiting.length + urgentWaiting.length;
@@ -75,12 +78,16 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     return key;
   };
 
+  /** Hands the key to an idle getter that takes it, if any. */
+  const handOut = (key: string): boolean => {
+    const index = getters.findIndex((g) => !g.urgentOnly || urgent.has(key));
+    const getter = index >= 0 ? getters.splice(index, 1)[0] : undefined;
+    getter?.resolve(startProcessing(key));
+    return getter !== undefined;
+  };
+
   const enqueue = (key: string): void => {
-    const getter = getters.shift();
-    if (getter) {
-      getter(startProcessing(key));
-      return;
-    }
+    if (handOut(key)) return;
     (urgent.has(key) ? urgentWaiting : waiting).push(key);
     onDepthChange?.(depth());
   };
@@ -94,7 +101,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       const index = waiting.indexOf(key);
       if (index >= 0) {
         waiting.splice(index, 1);
-        urgentWaiting.push(key);
+        enqueue(key);
       }
       return;
     }
@@ -133,14 +140,15 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       failureCounts.delete(key);
     },
     failures: (key) => failureCounts.get(key) ?? 0,
-    get() {
-      const key = urgentWaiting.shift() ?? waiting.shift();
+    get(options) {
+      const urgentOnly = options?.urgentOnly ?? false;
+      const key = urgentWaiting.shift() ?? (urgentOnly ? undefined : waiting.shift());
       if (key !== undefined) {
         onDepthChange?.(depth());
         return Promise.resolve(startProcessing(key));
       }
       if (shuttingDown) return Promise.resolve(undefined);
-      return new Promise((resolve) => getters.push(resolve));
+      return new Promise((resolve) => getters.push({ resolve, urgentOnly }));
     },
     done(key) {
       if (processing.delete(key) && dirty.has(key)) enqueue(key);
@@ -153,7 +161,7 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
       // Delayed keys would be refused anyway; live timers would only keep the process up.
       for (const { timer } of delayed.values()) timer.cancel();
       delayed.clear();
-      for (const getter of getters.splice(0)) getter(undefined);
+      for (const getter of getters.splice(0)) getter.resolve(undefined);
     },
   };
 }
@@ -164,18 +172,19 @@ export interface ReconcileResult {
 }
 
 /**
- * Run `count` workers until the queue is shut down and drained. A successful
- * reconcile forgets the key's failures; a throw retries the key with backoff
- * and goes to onError.
+ * Run `count` workers, plus `urgentOnly` more that take only urgent keys, until
+ * the queue is shut down and drained. A successful reconcile forgets the key's
+ * failures; a throw retries the key with backoff and goes to onError.
  */
 export async function runWorkers(
   queue: WorkQueue,
   count: number,
   reconcile: (key: string) => Promise<ReconcileResult>,
   onError: (key: string, error: unknown) => void,
+  urgentOnly = 0,
 ): Promise<void> {
-  const work = async (): Promise<void> => {
-    for (let key = await queue.get(); key !== undefined; key = await queue.get()) {
+  const work = async (lane: { urgentOnly: boolean }): Promise<void> => {
+    for (let key = await queue.get(lane); key !== undefined; key = await queue.get(lane)) {
       try {
         const result = await reconcile(key);
         queue.forget(key);
@@ -189,5 +198,8 @@ export async function runWorkers(
       }
     }
   };
-  await Promise.all(Array.from({ length: count }, work));
+  await Promise.all([
+    ...Array.from({ length: count }, () => work({ urgentOnly: false })),
+    ...Array.from({ length: urgentOnly }, () => work({ urgentOnly: true })),
+  ]);
 }

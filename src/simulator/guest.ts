@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { CertificatesV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { CertificatesV1Api, CoreV1Api, type KubeConfig, type V1Node } from "@kubernetes/client-node";
 import { request } from "node:https";
 import { parse } from "yaml";
 import type { Logger } from "pino";
@@ -97,9 +97,8 @@ export function kubeletKubeConfig(joinInfo: JoinInfo, credentials: KubeletCreden
 
 /**
  * Registers the Node as its own kubelet would (status included at create, as a
- * kubelet does), so NodeRestriction applies to every field it sets. Only then
- * is the node handed to kwok, so kwok initialises a node whose addresses and
- * capacity are already in place.
+ * kubelet does), so NodeRestriction applies to every field it sets. kwok's label
+ * comes with it: kwok first sees a node whose addresses and capacity are in place.
  */
 export async function registerNode(
   kubelet: KubeConfig,
@@ -118,6 +117,8 @@ export async function registerNode(
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
         ...joinInfo.labels,
+        // The simulated guest's kubelet is kwok: this label hands the node to it.
+        [KWOK_MANAGED_LABEL]: KWOK_MANAGED_VALUE,
       },
       annotations: { "node.alpha.kubernetes.io/ttl": "0" },
     },
@@ -143,10 +144,5 @@ export async function registerNode(
       },
     },
   };
-  await core.createNode({ body: node });
-  // The simulated guest's kubelet is kwok: this label hands the node to it.
-  return core.patchNode(
-    { name: joinInfo.node_name, body: { metadata: { labels: { [KWOK_MANAGED_LABEL]: KWOK_MANAGED_VALUE } } } },
-    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-  );
+  return core.createNode({ body: node });
 }

@@ -1,6 +1,6 @@
 import type { V1VirtualMachineInstance, V1DomainSpec } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { describe, expect, it } from "vitest";
-import { guestResourcesOf, simulatedIp, statusForPhase } from "./phases.ts";
+import { guestResourcesOf, simulatedIp, statusAfterPhases } from "./phases.ts";
 
 function vmiWithDomain(domain: Partial<V1DomainSpec>): V1VirtualMachineInstance {
   return { metadata: { name: "vm" }, spec: { domain: { devices: {}, ...domain } } };
@@ -51,7 +51,7 @@ describe("simulatedIp", () => {
   });
 });
 
-describe("statusForPhase", () => {
+describe("statusAfterPhases", () => {
   const now = new Date("2025-01-02T03:04:05.000Z");
   const facts = { ip: "10.244.0.7", hostNode: "kwok-host" };
   const vmi = vmiWithDomain({});
@@ -64,11 +64,11 @@ describe("statusForPhase", () => {
       { phase: "Scheduled", nodeName: "kwok-host", phaseTransitionTimestamps: [{ phase: "Scheduled", phaseTransitionTimestamp: now.toISOString() }] },
     ],
   ] as const)("%s", (phase, expected) => {
-    expect(statusForPhase(vmi, phase, now, facts)).toEqual(expected);
+    expect(statusAfterPhases([], [phase], now, facts)).toEqual(expected);
   });
 
   it("Running carries the node, an interface with the IP, and a Ready condition", () => {
-    expect(statusForPhase(vmi, "Running", now, facts)).toEqual({
+    expect(statusAfterPhases([], ["Running"], now, facts)).toEqual({
       phase: "Running",
       nodeName: "kwok-host",
       phaseTransitionTimestamps: [{ phase: "Running", phaseTransitionTimestamp: now.toISOString() }],
@@ -90,7 +90,7 @@ describe("statusForPhase", () => {
         ],
       },
     };
-    const status = statusForPhase(scheduled, "Running", now, facts);
+    const status = statusAfterPhases(scheduled.status?.phaseTransitionTimestamps ?? [], ["Running"], now, facts);
     expect(status.phaseTransitionTimestamps).toEqual([
       { phase: "Pending", phaseTransitionTimestamp: earlier },
       { phase: "Scheduling", phaseTransitionTimestamp: earlier },
@@ -100,11 +100,19 @@ describe("statusForPhase", () => {
     expect(scheduled.status?.phaseTransitionTimestamps).toHaveLength(3);
   });
 
+  it("passes through several phases in one status, each with its transition", () => {
+    const status = statusAfterPhases([], ["Pending", "Scheduling", "Scheduled", "Running"], now, facts);
+    expect(status.phase).toBe("Running");
+    expect(status.nodeName).toBe("kwok-host");
+    expect(status.phaseTransitionTimestamps.map((t) => t.phase)).toEqual(["Pending", "Scheduling", "Scheduled", "Running"]);
+    expect(status.conditions).toEqual([{ type: "Ready", status: "True", lastTransitionTime: now.toISOString() }]);
+  });
+
   it.each([
     ["the given reason", "guest kernel panic", "guest kernel panic"],
     ["a default reason", undefined, "failure injected"],
   ])("Failed carries %s in a not-Ready condition", (_name, reason, message) => {
-    const status = statusForPhase(vmi, "Failed", now, { ...facts, reason });
+    const status = statusAfterPhases([], ["Failed"], now, { ...facts, reason });
     expect(status).toEqual({
       phase: "Failed",
       phaseTransitionTimestamps: [{ phase: "Failed", phaseTransitionTimestamp: now.toISOString() }],

@@ -32,7 +32,7 @@ import {
   VMI_VERSION,
 } from "./constants.ts";
 import { kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "./guest.ts";
-import { BOOT_PHASES, guestResourcesOf, simulatedIp, statusForPhase } from "./phases.ts";
+import { BOOT_PHASES, guestResourcesOf, simulatedIp, statusAfterPhases, type BootPhase, type PhaseTransition } from "./phases.ts";
 import { validateVmiCreate } from "./virt-api-rules.ts";
 
 export const VMI_CRD_FILE = fileURLToPath(new URL("../../test/fixtures/kubevirt/virtualmachineinstances.kubevirt.io-v1.9.0.yaml", import.meta.url));
@@ -53,6 +53,8 @@ interface VmiRuntime {
   readonly ip: string;
   readonly timers: Set<NodeJS.Timeout>;
   phase: string;
+  /** The simulator is the only writer of a VMI's status, so it keeps the transitions instead of reading them back. */
+  transitions: PhaseTransition[];
   nodeName?: string;
   stopped: boolean;
 }
@@ -82,11 +84,17 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
   await installCrds(kubeConfig, await readManifests(VMI_CRD_FILE), FIELD_MANAGER);
   const admission = await startVirtApiWebhook(kubeConfig, logger);
 
-  const patchStatus = async (vmi: V1VirtualMachineInstance, status: Record<string, unknown>) => {
-    await customObjects.patchNamespacedCustomObject(
-      { group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: vmi.metadata?.namespace ?? "", name: vmi.metadata?.name ?? "", body: { status } },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    );
+  /** The patched VMI, or undefined when it is gone. KubeVirt's VMI CRD has no status subresource. */
+  const patchStatus = async (namespace: string, name: string, status: Record<string, unknown>): Promise<V1VirtualMachineInstance | undefined> => {
+    try {
+      return (await customObjects.patchNamespacedCustomObject(
+        { group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace, name, body: { status } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      )) as V1VirtualMachineInstance;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   };
 
   const readVmi = async (namespace: string, name: string): Promise<V1VirtualMachineInstance | undefined> => {
@@ -126,17 +134,26 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
     }
   };
 
+  /**
+   * Moves the VMI on from BOOT_PHASES[index]. With a phase delay, one phase per step; without one, straight
+   * to where it stops (Running, or Scheduled for a planned fault) in a single write, as nothing could
+   * observe the phases in between anyway.
+   */
   const advance = async (runtime: VmiRuntime, namespace: string, name: string, index: number) => {
-    const phase = BOOT_PHASES[index];
-    if (phase === undefined) return;
-    const vmi = await readVmi(namespace, name);
-    if (!vmi || runtime.stopped) return;
-    await patchStatus(vmi, statusForPhase(vmi, phase, new Date(), { ip: runtime.ip, hostNode: SIMULATED_HOST_NODE }));
+    const last = options.phaseDelayMs > 0 ? index : BOOT_PHASES.indexOf(runtime.failWith === undefined ? "Running" : "Scheduled");
+    const [first, ...rest] = BOOT_PHASES.slice(index, last + 1);
+    if (first === undefined || runtime.stopped) return;
+    const phases: [BootPhase, ...BootPhase[]] = [first, ...rest];
+    const status = statusAfterPhases(runtime.transitions, phases, new Date(), { ip: runtime.ip, hostNode: SIMULATED_HOST_NODE });
+    const vmi = await patchStatus(namespace, name, status);
+    if (!vmi) return;
+    const phase = phases[phases.length - 1] ?? first;
+    runtime.transitions = status.phaseTransitionTimestamps;
     runtime.phase = phase;
     logger.debug({ vmi: runtime.key, phase }, "VMI phase");
     if (phase === "Scheduled" && runtime.failWith !== undefined) after(runtime, options.phaseDelayMs, () => failVmi(namespace, name, runtime.failWith ?? ""));
     else if (phase === "Running") after(runtime, options.bootDelayMs, () => bootGuest(runtime, vmi, 1));
-    else after(runtime, options.phaseDelayMs, () => advance(runtime, namespace, name, index + 1));
+    else after(runtime, options.phaseDelayMs, () => advance(runtime, namespace, name, BOOT_PHASES.indexOf(phase) + 1));
   };
 
   const readJoinInfo = async (vmi: V1VirtualMachineInstance): Promise<JoinInfo> => {
@@ -204,7 +221,8 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
       await stopGuest(runtime);
       runtime.phase = "Failed";
     }
-    await patchStatus(vmi, statusForPhase(vmi, "Failed", new Date(), { ip: runtime?.ip ?? "", hostNode: SIMULATED_HOST_NODE, reason }));
+    const recorded = runtime?.transitions ?? vmi.status?.phaseTransitionTimestamps ?? [];
+    await patchStatus(namespace, name, statusAfterPhases(recorded, ["Failed"], new Date(), { ip: runtime?.ip ?? "", hostNode: SIMULATED_HOST_NODE, reason }));
     await events.record(vmi, "Warning", SIMULATOR_EVENT_REASONS.InjectedFailure, reason);
     logger.info({ vmi: key, reason }, "VMI failed (injected)");
   };
@@ -228,7 +246,7 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
       return;
     }
     if (runtime || vmi.status?.phase === "Failed" || vmi.status?.phase === "Succeeded") return;
-    runtime = { key, ip: simulatedIp(vmiCount++), timers: new Set(), phase: vmi.status?.phase ?? "", stopped: false };
+    runtime = { key, ip: simulatedIp(vmiCount++), timers: new Set(), phase: vmi.status?.phase ?? "", transitions: vmi.status?.phaseTransitionTimestamps ?? [], stopped: false };
     runtimes.set(key, runtime);
     const started = runtime;
     after(started, 0, async () => {
