@@ -172,7 +172,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       "--allow-privileged=true",
       // Loopback is not a valid endpoint address for the `kubernetes` Service.
       "--endpoint-reconciler-type=none",
-      "--profiling=true",
+      "--profiling=false",
     ]);
     const adminTls = { caPem: pki.ca.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem };
     await waitUntilHealthy(`${server}/readyz`, { tls: adminTls, processes, timeoutMs: STARTUP_TIMEOUT_MS });
