@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { CertificatesV1Api, CoreV1Api, type KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { CertificatesV1Api, CoreV1Api, type KubeConfig, type V1CertificateSigningRequest, type V1Node } from "@kubernetes/client-node";
 import { request } from "node:https";
 import { parse } from "yaml";
 import type { Logger } from "pino";
 import { caCertHashFor } from "../joininfo/ca-hash.ts";
 import { createCertificateSigningRequest, generateKeyPair, privateKeyToPem } from "../pki/certificates.ts";
 import { kubeConfigFor } from "../kube/kubeconfig.ts";
-import { pollUntil } from "../util/poll.ts";
+import { createListWatchCache } from "../kube/list-watch-cache.ts";
 import type { JoinInfo } from "../joininfo/join-info.ts";
 import { KWOK_MANAGED_LABEL, KWOK_MANAGED_VALUE } from "../devcluster/kwok.ts";
 
@@ -73,17 +73,35 @@ export async function obtainKubeletCredentials(joinInfo: JoinInfo, logger: Logge
     },
   });
   logger.debug({ node: joinInfo.node_name, csr: csrName }, "kubelet CSR created; waiting for approval and signature");
-  const certificate = await pollUntil(
-    `CSR ${csrName} to be signed`,
-    async () => {
-      const csr = await certificates.readCertificateSigningRequest({ name: csrName });
-      const denied = csr.status?.conditions?.find((c) => c.type === "Denied" || c.type === "Failed");
-      if (denied) throw new Error(`CSR ${csrName} ${denied.type}: ${denied.message ?? ""}`);
-      return csr.status?.certificate;
-    },
-    { timeoutMs: CSR_TIMEOUT_MS, intervalMs: 200 },
-  );
+  const certificate = await waitForSignedCertificate(bootstrap, csrName, logger);
   return { caPem, certPem: Buffer.from(certificate, "base64").toString("utf8"), keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
+/**
+ * Waits on a watch of the CSR, as the kubelet's certificate manager does: a poll cost the API server a
+ * read every 200 ms for every guest still waiting, which under a burst of boots is most of them.
+ */
+async function waitForSignedCertificate(bootstrap: KubeConfig, csrName: string, logger: Logger): Promise<string> {
+  const stop = new AbortController();
+  const timeout = setTimeout(() => { stop.abort(new Error(`timed out after ${CSR_TIMEOUT_MS} ms waiting for CSR ${csrName} to be signed`)); }, CSR_TIMEOUT_MS);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      stop.signal.addEventListener("abort", () => { reject(stop.signal.reason as Error); }, { once: true });
+      const check = (csr: V1CertificateSigningRequest) => {
+        const failed = csr.status?.conditions?.find((c) => c.type === "Denied" || c.type === "Failed");
+        if (failed) reject(new Error(`CSR ${csrName} ${failed.type}: ${failed.message ?? ""}`));
+        else if (csr.status?.certificate) resolve(csr.status.certificate);
+      };
+      const csrs = createListWatchCache<V1CertificateSigningRequest>({
+        kubeConfig: bootstrap, path: "/apis/certificates.k8s.io/v1/certificatesigningrequests", fieldSelector: `metadata.name=${csrName}`,
+        logger, signal: stop.signal, resyncPeriodMs: 0,
+      });
+      csrs.start({ onAdd: check, onUpdate: check, onDelete: () => { reject(new Error(`CSR ${csrName} was deleted before it was signed`)); } }).catch(reject);
+    });
+  } finally {
+    clearTimeout(timeout);
+    stop.abort();
+  }
 }
 
 export function kubeletKubeConfig(joinInfo: JoinInfo, credentials: KubeletCredentials): KubeConfig {
