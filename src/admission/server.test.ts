@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
 import { connect as tlsConnect } from "node:tls";
 import { pino } from "pino";
@@ -225,6 +225,25 @@ describe("admission server", () => {
       await stalling.close();
     }
   });
+
+  it("keeps an idle keep-alive connection open past Node's 5 s default, so the API server closes it first", async () => {
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: ca.certPem });
+    const post = () => new Promise<boolean>((resolve, reject) => {
+      const req = httpsRequest(server.url("/validate"), { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+        res.resume();
+        res.on("end", () => { resolve(req.reusedSocket); });
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify(reviewOf("uid-keep-alive")));
+    });
+    try {
+      expect(await post()).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      expect(await post()).toBe(true);
+    } finally {
+      agent.destroy();
+    }
+  }, 15_000);
 
   it("serves a new certificate after setTlsCertificate, to clients that trust only the new CA", async () => {
     const rotating = await startOnLoopback(ca);

@@ -60,6 +60,13 @@ export interface AdmissionServer {
 const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 /** The API server's default webhook timeout: it never reads a later answer. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * How long an idle keep-alive connection stays open: longer than the API server's own idle timeout (90 s,
+ * client-go's transport default), so the API server always closes first. Node's default (5 s) let the
+ * server close a connection just as the API server sent the next review on it; the API server does not
+ * retry a POST, so that admission failed ("connection reset by peer", seen in the pipeline benchmark).
+ */
+export const IDLE_CONNECTION_TIMEOUT_MS = 120_000;
 
 interface ReviewContext {
   readonly path: string;
@@ -177,6 +184,7 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
   });
   // The idle cut-off is what stops a client that sends headers and then nothing.
   server.setTimeout(requestTimeoutMs);
+  server.keepAliveTimeout = IDLE_CONNECTION_TIMEOUT_MS;
   server.on("tlsClientError", (error) => {
     // Usually a caller that does not trust the certificate, e.g. a stale caBundle.
     logger.debug({ err: error }, "TLS handshake with admission client failed");
