@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { markFirst, phaseSummaries, wallTimeMs, type PodTimeline } from "./phases.ts";
+import { markFirst, phaseSummaries, stepCounts, wallTimeMs, type PodTimeline } from "./phases.ts";
 
 const complete = (offset: number): PodTimeline => ({
   createSent: offset,
@@ -44,5 +44,13 @@ describe("wallTimeMs", () => {
   it("is undefined while a pod is not Running", () => {
     expect(wallTimeMs([complete(0), { createSent: 3 }])).toBeUndefined();
     expect(wallTimeMs([])).toBeUndefined();
+  });
+});
+
+describe("stepCounts", () => {
+  it("counts the pods that reached each step", () => {
+    expect(stepCounts([complete(0), { createSent: 1, gated: 2, vmiCreated: 3 }])).toBe(
+      "createSent 2, gated 2, vmiCreated 2, vmiRunning 1, nodeRegistered 1, nodeReady 1, ungated 1, bound 1, running 1",
+    );
   });
 });

@@ -58,3 +58,10 @@ export function wallTimeMs(timelines: readonly PodTimeline[]): number | undefine
   }
   return timelines.length === 0 ? undefined : last - first;
 }
+
+const STEPS: readonly Step[] = ["createSent", "gated", "vmiCreated", "vmiRunning", "nodeRegistered", "nodeReady", "ungated", "bound", "running"];
+
+/** How many pods reached each step, e.g. "gated 1000, vmiCreated 998, …": where a run that timed out got stuck. */
+export function stepCounts(timelines: readonly PodTimeline[]): string {
+  return STEPS.map((step) => `${step} ${timelines.filter((t) => t[step] !== undefined).length}`).join(", ");
+}

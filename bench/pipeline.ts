@@ -37,7 +37,7 @@ import { withIsolationDefaults, type PodObject } from "../webhook/mutation.ts";
 import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
 import { createFloorController, type FloorController } from "./floor.ts";
 import { forEachLimited } from "./limit.ts";
-import { PHASES, phaseSummaries, wallTimeMs, type PhaseName, type PodTimeline } from "./phases.ts";
+import { PHASES, phaseSummaries, stepCounts, wallTimeMs, type PhaseName, type PodTimeline } from "./phases.ts";
 import { processName, processUsage, type ProcessUsage } from "./proc.ts";
 import { startTimelineRecorder } from "./recorder.ts";
 import { bucketsSince, counterTotals, histogramBuckets, histogramQuantile, shareAtOrUnder, topIncreases, type Buckets, type Summary } from "./stats.ts";
@@ -217,6 +217,8 @@ async function measureRun(options: {
       check: () => {
         if (options.floor && options.floor.failures.length > 0) throw new Error(`floor writes failed: ${options.floor.failures.slice(0, 3).join("; ")}`);
       },
+    }).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; pods per step: ${stepCounts(timelines)}`);
     });
     const cpuAfter = await cpuSecondsOf(options.processes);
     const cpuSeconds = Object.fromEntries([...cpuAfter].map(([name, seconds]) => [name, Number((seconds - (cpuBefore.get(name) ?? 0)).toFixed(2))]));
