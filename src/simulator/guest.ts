@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { CertificatesV1Api, CoreV1Api, type KubeConfig, type V1CertificateSigningRequest, type V1Node } from "@kubernetes/client-node";
+import { CertificatesV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node } from "@kubernetes/client-node";
 import { request } from "node:https";
 import { parse } from "yaml";
 import type { Logger } from "pino";
 import { caCertHashFor } from "../joininfo/ca-hash.ts";
 import { createCertificateSigningRequest, generateKeyPair, privateKeyToPem } from "../pki/certificates.ts";
 import { kubeConfigFor } from "../kube/kubeconfig.ts";
-import { createListWatchCache } from "../kube/list-watch-cache.ts";
+import { pollUntil } from "../util/poll.ts";
 import type { JoinInfo } from "../joininfo/join-info.ts";
 import { KWOK_MANAGED_LABEL, KWOK_MANAGED_VALUE } from "../devcluster/kwok.ts";
 
@@ -73,35 +73,17 @@ export async function obtainKubeletCredentials(joinInfo: JoinInfo, logger: Logge
     },
   });
   logger.debug({ node: joinInfo.node_name, csr: csrName }, "kubelet CSR created; waiting for approval and signature");
-  const certificate = await waitForSignedCertificate(bootstrap, csrName, logger);
+  const certificate = await pollUntil(
+    `CSR ${csrName} to be signed`,
+    async () => {
+      const csr = await certificates.readCertificateSigningRequest({ name: csrName });
+      const denied = csr.status?.conditions?.find((c) => c.type === "Denied" || c.type === "Failed");
+      if (denied) throw new Error(`CSR ${csrName} ${denied.type}: ${denied.message ?? ""}`);
+      return csr.status?.certificate;
+    },
+    { timeoutMs: CSR_TIMEOUT_MS, intervalMs: 200 },
+  );
   return { caPem, certPem: Buffer.from(certificate, "base64").toString("utf8"), keyPem: await privateKeyToPem(keys.privateKey) };
-}
-
-/**
- * Waits on a watch of the CSR, as the kubelet's certificate manager does: a poll cost the API server a
- * read every 200 ms for every guest still waiting, which under a burst of boots is most of them.
- */
-async function waitForSignedCertificate(bootstrap: KubeConfig, csrName: string, logger: Logger): Promise<string> {
-  const stop = new AbortController();
-  const timeout = setTimeout(() => { stop.abort(new Error(`timed out after ${CSR_TIMEOUT_MS} ms waiting for CSR ${csrName} to be signed`)); }, CSR_TIMEOUT_MS);
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      stop.signal.addEventListener("abort", () => { reject(stop.signal.reason as Error); }, { once: true });
-      const check = (csr: V1CertificateSigningRequest) => {
-        const failed = csr.status?.conditions?.find((c) => c.type === "Denied" || c.type === "Failed");
-        if (failed) reject(new Error(`CSR ${csrName} ${failed.type}: ${failed.message ?? ""}`));
-        else if (csr.status?.certificate) resolve(csr.status.certificate);
-      };
-      const csrs = createListWatchCache<V1CertificateSigningRequest>({
-        kubeConfig: bootstrap, path: "/apis/certificates.k8s.io/v1/certificatesigningrequests", fieldSelector: `metadata.name=${csrName}`,
-        logger, signal: stop.signal, resyncPeriodMs: 0,
-      });
-      csrs.start({ onAdd: check, onUpdate: check, onDelete: () => { reject(new Error(`CSR ${csrName} was deleted before it was signed`)); } }).catch(reject);
-    });
-  } finally {
-    clearTimeout(timeout);
-    stop.abort();
-  }
 }
 
 export function kubeletKubeConfig(joinInfo: JoinInfo, credentials: KubeletCredentials): KubeConfig {
@@ -115,8 +97,9 @@ export function kubeletKubeConfig(joinInfo: JoinInfo, credentials: KubeletCreden
 
 /**
  * Registers the Node as its own kubelet would (status included at create, as a
- * kubelet does), so NodeRestriction applies to every field it sets. kwok's label
- * comes with it: kwok first sees a node whose addresses and capacity are in place.
+ * kubelet does), so NodeRestriction applies to every field it sets. Only then
+ * is the node handed to kwok, so kwok initialises a node whose addresses and
+ * capacity are already in place.
  */
 export async function registerNode(
   kubelet: KubeConfig,
@@ -135,8 +118,6 @@ export async function registerNode(
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
         ...joinInfo.labels,
-        // The simulated guest's kubelet is kwok: this label hands the node to it.
-        [KWOK_MANAGED_LABEL]: KWOK_MANAGED_VALUE,
       },
       annotations: { "node.alpha.kubernetes.io/ttl": "0" },
     },
@@ -162,5 +143,10 @@ export async function registerNode(
       },
     },
   };
-  return core.createNode({ body: node });
+  await core.createNode({ body: node });
+  // The simulated guest's kubelet is kwok: this label hands the node to it.
+  return core.patchNode(
+    { name: joinInfo.node_name, body: { metadata: { labels: { [KWOK_MANAGED_LABEL]: KWOK_MANAGED_VALUE } } } },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  );
 }
