@@ -4,7 +4,8 @@ import { freeLoopbackPort } from "./ports.ts";
 import { ProcessGroup } from "./processes.ts";
 import { waitUntilHealthy } from "./health.ts";
 
-const POD_STAGES_FILE = fileURLToPath(new URL("./kwok-pod-stages.yaml", import.meta.url));
+/** Given stages for a kind, kwok uses those instead of its built-in ones. */
+const STAGE_FILES = ["./kwok-node-stages.yaml", "./kwok-pod-stages.yaml"].map((file) => fileURLToPath(new URL(file, import.meta.url)));
 
 /**
  * Nodes carrying this label get their heartbeats and pods from kwok. A label,
@@ -40,7 +41,7 @@ export async function startKwok(options: {
     `--manage-nodes-with-label-selector=${KWOK_MANAGED_LABEL}=${KWOK_MANAGED_VALUE}`,
     `--server-address=127.0.0.1:${port}`,
     `--node-lease-duration-seconds=${options.nodeLeaseDurationSeconds}`,
-    `--config=${POD_STAGES_FILE}`,
+    ...STAGE_FILES.map((file) => `--config=${file}`),
   ]);
   try {
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, { processes, timeoutMs: 60_000 });
