@@ -4,7 +4,7 @@ import { SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { releasePatch } from "./floor.ts";
 
 describe("releasePatch", () => {
-  it("pins the pod to its trusted node, tolerates its taint and drops the gate, keeping what was there", () => {
+  it("pins the pod to its trusted node, tolerates its taints and drops the gate, keeping what was there", () => {
     const pod: V1Pod = {
       metadata: { uid: "u-1" },
       spec: {
@@ -19,7 +19,11 @@ describe("releasePatch", () => {
       {
         op: "add",
         path: "/spec/tolerations",
-        value: [pod.spec?.tolerations?.[0], { key: "maroonedpods.io/dedicated", operator: "Equal", value: "u-1", effect: "NoSchedule" }],
+        value: [
+          pod.spec?.tolerations?.[0],
+          { key: "maroonedpods.io/dedicated", operator: "Equal", value: "u-1", effect: "NoSchedule" },
+          { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" },
+        ],
       },
       { op: "remove", path: "/spec/schedulingGates" },
     ]);

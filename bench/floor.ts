@@ -1,25 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { dedicatedTaintKey, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { joinInfoFor, mintToken, renderCloudConfig, tokenSecret, userDataSecret, virtualMachineInstance, vmNameFor, type PodIdentity } from "../src/controller/artifacts.ts";
 import type { ControllerConfig } from "../src/controller/config.ts";
 import { sizeVm } from "../src/controller/sizing.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
 import { URGENT_ONLY_WORKERS } from "../src/controller/runtime.ts";
+import { releasedSpec } from "../src/controller/ungate.ts";
 import { createLimiter } from "./limit.ts";
 import type { NodeListener } from "./recorder.ts";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
 
-/** The one pod update a perfect controller makes: nodeSelector on the trusted label, its own toleration, no gate. */
+/** The one pod update a perfect controller makes: the controller's own released spec, as a JSON patch. */
 export function releasePatch(pod: V1Pod, taintKeyPrefix: string): object[] {
-  const uid = pod.metadata?.uid ?? "";
-  const toleration = { key: dedicatedTaintKey(taintKeyPrefix), operator: "Equal", value: uid, effect: "NoSchedule" };
+  const spec = releasedSpec(pod.spec, pod.metadata?.uid ?? "", taintKeyPrefix);
   return [
-    { op: "add", path: "/spec/nodeSelector", value: { ...pod.spec?.nodeSelector, [TRUSTED_NODE_LABEL]: uid } },
-    { op: "add", path: "/spec/tolerations", value: [...(pod.spec?.tolerations ?? []), toleration] },
+    { op: "add", path: "/spec/nodeSelector", value: spec.nodeSelector },
+    { op: "add", path: "/spec/tolerations", value: spec.tolerations },
     { op: "remove", path: "/spec/schedulingGates" },
   ];
 }

@@ -11,7 +11,8 @@ import {
   type V1Toleration,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLEANUP_FINALIZER, MANAGED_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { CLEANUP_FINALIZER, DEFAULT_TAINT_KEY_PREFIX, MANAGED_LABEL, NODE_NOT_READY_TAINT_KEY, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { releasedSpec } from "../src/controller/ungate.ts";
 import { apiMessageOf, statusCodeOf } from "../src/kube/errors.ts";
 import { registerAdmission, unregisterAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { freeLoopbackPort } from "../src/devcluster/ports.ts";
@@ -193,16 +194,8 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
     const pod = await createPod(env.tenant, podManifest({ labels: maroonLabel }));
     const name = pod.metadata?.name ?? "";
     const uid = pod.metadata?.uid ?? "";
-    const released = (base: V1Pod): V1Pod => ({
-      ...base,
-      spec: {
-        ...base.spec,
-        containers: base.spec?.containers ?? [],
-        nodeSelector: { [TRUSTED_NODE_LABEL]: uid },
-        tolerations: [...(base.spec?.tolerations ?? []), { key: dedicatedKey, operator: "Equal", value: uid, effect: "NoSchedule" }],
-        schedulingGates: [],
-      },
-    });
+    // The controller's own release, as it builds it.
+    const released = (base: V1Pod): V1Pod => ({ ...base, spec: releasedSpec(base.spec, uid, DEFAULT_TAINT_KEY_PREFIX) });
     const withSpec = (change: Partial<NonNullable<V1Pod["spec"]>>) => (base: V1Pod): V1Pod => ({ ...base, spec: { ...base.spec, containers: base.spec?.containers ?? [], ...change } });
     const asTenant = (mutate: (pod: V1Pod) => V1Pod) => updatePod(env.tenant, name, mutate);
 
@@ -214,11 +207,12 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
     expect((await failureOf(asTenant(dropManagedLabel))).message).toMatch(/may remove the label maroonedpods\.io\/managed/);
     expect(await failureOf(asTenant(released))).toMatchObject({ code: 403 });
 
-    // The controller's single update: nodeSelector + toleration + gate removal.
+    // The controller's single update: nodeSelector + tolerations + gate removal.
     const updated = await updatePod(env.controller, name, released);
     expect(updated.spec?.schedulingGates ?? []).toEqual([]);
     expect(updated.spec?.nodeSelector).toEqual({ [TRUSTED_NODE_LABEL]: uid });
     expect(updated.spec?.tolerations).toContainEqual({ key: dedicatedKey, operator: "Equal", value: uid, effect: "NoSchedule" });
+    expect(updated.spec?.tolerations).toContainEqual({ key: NODE_NOT_READY_TAINT_KEY, operator: "Exists", effect: "NoSchedule" });
 
     // Later ordinary updates by the tenant keep working: the toleration was already there.
     const relabeled = await asTenant((base) => ({ ...base, metadata: { ...base.metadata, labels: { ...base.metadata?.labels, team: "blue" } } }));

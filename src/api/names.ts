@@ -24,6 +24,12 @@ export const DEFAULT_TAINT_KEY_PREFIX = "maroonedpods.io";
 /** The registration taint's key: `<taint key prefix>/dedicated`, value the pod UID, effect NoSchedule. */
 export const dedicatedTaintKey = (taintKeyPrefix: string): string => `${taintKeyPrefix}/dedicated`;
 
+/**
+ * Put on every new node by the API server's TaintNodesByCondition admission and taken off by the node
+ * lifecycle controller once the node reports Ready.
+ */
+export const NODE_NOT_READY_TAINT_KEY = "node.kubernetes.io/not-ready";
+
 export const DEFAULT_NODE_NAME_PREFIX = "marooned-";
 export const DEFAULT_SYSTEM_NAMESPACE = "maroonedpods-system";
 export const DEFAULT_VM_NAMESPACE = "maroonedpods-vms";

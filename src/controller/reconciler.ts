@@ -11,7 +11,7 @@ import {
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS } from "../api/conditions.ts";
-import { CLEANUP_FINALIZER, dedicatedTaintKey, MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
+import { CLEANUP_FINALIZER, MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, TRUSTED_NODE_LABEL } from "../api/names.ts";
 import { isAlreadyExists, statusCodeOf } from "../kube/errors.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { ListWatchCache } from "../kube/list-watch-cache.ts";
@@ -25,7 +25,7 @@ import type { ControllerMetrics } from "./metrics.ts";
 import { conditionOf, conditionSince, type Action, type DesiredCondition, type Observed, type PhaseResult } from "./observed.ts";
 import { decideRegistration } from "./registration.ts";
 import { decideTeardown } from "./teardown.ts";
-import { decideUngate } from "./ungate.ts";
+import { decideUngate, releasedSpec } from "./ungate.ts";
 
 export interface ControllerCaches {
   readonly pods: ListWatchCache<V1Pod>;
@@ -122,22 +122,6 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     }
   }
 
-  const released = (podUid: string, taintKeyPrefix: string) => (current: V1Pod): V1Pod => {
-    const toleration = { key: dedicatedTaintKey(taintKeyPrefix), operator: "Equal", value: podUid, effect: "NoSchedule" };
-    const tolerations = current.spec?.tolerations ?? [];
-    const hasToleration = tolerations.some((t) => t.key === toleration.key && t.value === podUid && t.effect === "NoSchedule");
-    return {
-      ...current,
-      spec: {
-        ...current.spec,
-        containers: current.spec?.containers ?? [],
-        nodeSelector: { ...current.spec?.nodeSelector, [TRUSTED_NODE_LABEL]: podUid },
-        tolerations: hasToleration ? tolerations : [...tolerations, toleration],
-        schedulingGates: (current.spec?.schedulingGates ?? []).filter((g) => g.name !== SCHEDULING_GATE),
-      },
-    };
-  };
-
   /** One status patch for all of a reconcile's conditions: they merge by type, and each round trip saved counts. */
   async function patchConditions(o: Observed, desired: readonly DesiredCondition[]): Promise<void> {
     const conditions = desired.map((condition) => {
@@ -183,7 +167,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         log.info({ node: action.name }, "node verified and trusted");
         return;
       case "releasePod":
-        await updatePod(pod, released(action.podUid, o.config.taintKeyPrefix));
+        await updatePod(pod, (current) => ({ ...current, spec: releasedSpec(current.spec, action.podUid, o.config.taintKeyPrefix) }));
         deps.metrics.observeSince("nodeTrustedToReleased", conditionSince(pod, POD_CONDITIONS.NodeTrusted), deps.clock.now());
         deps.metrics.observePhase("gateToReleased", pod, deps.clock.now());
         log.info({ node: o.vmName }, "pod released onto its node");

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { REASONS } from "../api/conditions.ts";
 import { DEFAULT_VM_NAME, makeNode, makeObserved, makePod, makeVmi, POD_UID } from "./fixtures.test-support.ts";
 import type { Observed } from "./observed.ts";
-import { decideUngate } from "./ungate.ts";
+import { SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
+import { decideUngate, releasedSpec } from "./ungate.ts";
 
 const OTHER_UID = "99999999-8888-4777-8666-555555555555";
 
@@ -29,5 +30,31 @@ describe("decideUngate", () => {
     ["no VMI to verify the node against", { vmi: undefined, node: makeNode({ trustedFor: POD_UID }) }],
   ])("does nothing with %s", (_, overrides) => {
     expect(decideUngate(makeObserved({ vmi: makeVmi(), ...overrides }))).toBeUndefined();
+  });
+});
+
+describe("releasedSpec", () => {
+  const dedicated = { key: "maroonedpods.io/dedicated", operator: "Equal", value: POD_UID, effect: "NoSchedule" };
+  const notReady = { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" };
+
+  it("pins the pod to its trusted node, tolerates its own taint and the not-ready one, and drops only its gate", () => {
+    const otherGate = { name: "example.com/other" };
+    const tenantToleration = { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 };
+    const spec = releasedSpec(
+      { containers: [{ name: "app" }], nodeSelector: { zone: "a" }, tolerations: [tenantToleration], schedulingGates: [{ name: SCHEDULING_GATE }, otherGate] },
+      POD_UID,
+      "maroonedpods.io",
+    );
+    expect(spec).toEqual({
+      containers: [{ name: "app" }],
+      nodeSelector: { zone: "a", [TRUSTED_NODE_LABEL]: POD_UID },
+      tolerations: [tenantToleration, dedicated, notReady],
+      schedulingGates: [otherGate],
+    });
+  });
+
+  it("adds no toleration twice, counting an omitted operator as Equal", () => {
+    const stored = [{ key: dedicated.key, value: POD_UID, effect: "NoSchedule" }, notReady];
+    expect(releasedSpec({ containers: [], tolerations: stored }, POD_UID, "maroonedpods.io").tolerations).toEqual(stored);
   });
 });
