@@ -7,22 +7,12 @@ import type { ControllerConfig } from "../src/controller/config.ts";
 import { sizeVm } from "../src/controller/sizing.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
 import { URGENT_ONLY_WORKERS } from "../src/controller/runtime.ts";
-import { releasedSpec } from "../src/controller/ungate.ts";
+import { releasePatch } from "../src/controller/ungate.ts";
 import { createLimiter } from "./limit.ts";
 import type { NodeListener } from "./recorder.ts";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
-
-/** The one pod update a perfect controller makes: the controller's own released spec, as a JSON patch. */
-export function releasePatch(pod: V1Pod, taintKeyPrefix: string): object[] {
-  const spec = releasedSpec(pod.spec, pod.metadata?.uid ?? "", taintKeyPrefix);
-  return [
-    { op: "add", path: "/spec/nodeSelector", value: spec.nodeSelector },
-    { op: "add", path: "/spec/tolerations", value: spec.tolerations },
-    { op: "remove", path: "/spec/schedulingGates" },
-  ];
-}
 
 export interface FloorController extends NodeListener {
   /** Launch a created (gated) pod's VM: token Secret, user-data Secret, VMI. */
@@ -59,7 +49,7 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
     const pod = pods.get(uid);
     if (!pod || !trusted.has(uid) || !ready.has(uid)) return;
     const { namespace = "", name = "" } = pod.metadata ?? {};
-    run(`release ${namespace}/${name}`, () => core.patchNamespacedPod({ namespace, name, body: releasePatch(pod, config.taintKeyPrefix) }, jsonPatch), true);
+    run(`release ${namespace}/${name}`, () => core.patchNamespacedPod({ namespace, name, body: releasePatch(pod, uid, config.taintKeyPrefix) }, jsonPatch), true);
   };
 
   return {

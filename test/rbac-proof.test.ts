@@ -39,7 +39,6 @@ const USER = `system:serviceaccount:${DEFAULT_SYSTEM_NAMESPACE}:${DEFAULT_CONTRO
 const EXPECTED: Readonly<Record<string, string>> = {
   "ClusterRole maroonedpods-controller /pods list": CONTROLLER_STARTS,
   "ClusterRole maroonedpods-controller /pods watch": "VMI created",
-  "ClusterRole maroonedpods-controller /pods update": "pod released",
   "ClusterRole maroonedpods-controller /pods patch": "failed first VM replaced",
   "ClusterRole maroonedpods-controller /pods/status patch": "failed first VM replaced",
   "ClusterRole maroonedpods-controller /events create": "event recorded",

@@ -22,10 +22,10 @@ import type { ControllerConfig } from "./config.ts";
 import { decideLaunch } from "./launch.ts";
 import { decideLiveness } from "./liveness.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import { conditionOf, conditionSince, type Action, type DesiredCondition, type Observed, type PhaseResult } from "./observed.ts";
+import { conditionOf, conditionSince, isGated, type Action, type DesiredCondition, type Observed, type PhaseResult } from "./observed.ts";
 import { decideRegistration } from "./registration.ts";
 import { decideTeardown } from "./teardown.ts";
-import { decideUngate, releasedSpec } from "./ungate.ts";
+import { decideUngate, releasePatch } from "./ungate.ts";
 
 export interface ControllerCaches {
   readonly pods: ListWatchCache<V1Pod>;
@@ -60,7 +60,8 @@ const PHASES: readonly ((o: Observed, randomBytes: (n: number) => Uint8Array) =>
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const strategicPatch = setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch);
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
-const CONFLICT_RETRIES = 5;
+/** A release whose tests keep failing on fresh copies is left to the next reconcile. */
+const RELEASE_ATTEMPTS = 3;
 const isRecord = (action: Action): boolean => action.kind === "setCondition" || action.kind === "annotatePod" || action.kind === "event";
 
 export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise<ReconcileResult> {
@@ -104,21 +105,24 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     };
   }
 
-  async function updatePod(pod: V1Pod, mutate: (current: V1Pod) => V1Pod): Promise<void> {
+  /**
+   * Patches the release onto the pod it was decided on. A failed test means the cached copy is behind in a field
+   * the release rewrites: patch again from a fresh copy (a list by name, which needs no `get` on pods), unless that
+   * copy is another pod by now or no longer gated.
+   */
+  async function releasePod(pod: V1Pod, podUid: string, taintKeyPrefix: string): Promise<void> {
     const namespace = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
+    let current: V1Pod | undefined = pod;
     for (let attempt = 1; ; attempt++) {
-      // First from the cached copy the decision was made on (its resourceVersion guards the write), saving a
-      // read on the release path; after a conflict, from a fresh list by name, which needs no `get` on pods.
-      const current = attempt === 1 ? structuredClone(pod) : (await core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` })).items[0];
-      if (!current) return;
       try {
-        await core.replaceNamespacedPod({ namespace, name, body: mutate(current) });
+        await core.patchNamespacedPod({ namespace, name, body: releasePatch(current, podUid, taintKeyPrefix) }, jsonPatch);
         return;
       } catch (error) {
-        // The scheduler and kubelet write gated pods too; retry on a fresh copy.
-        if (statusCodeOf(error) !== 409 || attempt >= CONFLICT_RETRIES) throw error;
+        if (statusCodeOf(error) !== 422 || attempt >= RELEASE_ATTEMPTS) throw error;
       }
+      current = (await core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` })).items[0];
+      if (current?.metadata?.uid !== podUid || !isGated(current)) return;
     }
   }
 
@@ -167,7 +171,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         log.info({ node: action.name }, "node verified and trusted");
         return;
       case "releasePod":
-        await updatePod(pod, (current) => ({ ...current, spec: releasedSpec(current.spec, action.podUid, o.config.taintKeyPrefix) }));
+        await releasePod(pod, action.podUid, o.config.taintKeyPrefix);
         deps.metrics.observeSince("nodeTrustedToReleased", conditionSince(pod, POD_CONDITIONS.NodeTrusted), deps.clock.now());
         deps.metrics.observePhase("gateToReleased", pod, deps.clock.now());
         log.info({ node: o.vmName }, "pod released onto its node");

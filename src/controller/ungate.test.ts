@@ -1,9 +1,10 @@
+import { applyPatch, deepClone, type Operation } from "fast-json-patch";
 import { describe, expect, it } from "vitest";
 import { REASONS } from "../api/conditions.ts";
 import { DEFAULT_VM_NAME, makeNode, makeObserved, makePod, makeVmi, POD_UID } from "./fixtures.test-support.ts";
 import type { Observed } from "./observed.ts";
 import { SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
-import { decideUngate, releasedSpec } from "./ungate.ts";
+import { decideUngate, releasedSpec, releasePatch } from "./ungate.ts";
 
 const OTHER_UID = "99999999-8888-4777-8666-555555555555";
 
@@ -56,5 +57,32 @@ describe("releasedSpec", () => {
   it("adds no toleration twice, counting an omitted operator as Equal", () => {
     const stored = [{ key: dedicated.key, value: POD_UID, effect: "NoSchedule" }, notReady];
     expect(releasedSpec({ containers: [], tolerations: stored }, POD_UID, "maroonedpods.io").tolerations).toEqual(stored);
+  });
+});
+
+describe("releasePatch", () => {
+  const base = makePod();
+  const tolerated = [{ key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 300 }];
+  const gated = { ...base, spec: { ...base.spec, containers: base.spec?.containers ?? [], tolerations: tolerated } };
+  type PodLike = typeof gated;
+  const apply = (target: PodLike, ops: ReturnType<typeof releasePatch>): PodLike => applyPatch(deepClone(target) as PodLike, ops as Operation[], true, false).newDocument;
+
+  it("turns the pod it was decided on into its released form", () => {
+    const patched = apply(gated, releasePatch(gated, POD_UID, "maroonedpods.io"));
+    expect(patched.spec).toEqual(releasedSpec(gated.spec, POD_UID, "maroonedpods.io"));
+  });
+
+  it("still applies after status and annotation writes, which a resourceVersion guard would have refused", () => {
+    const ops = releasePatch(gated, POD_UID, "maroonedpods.io");
+    const later = { ...gated, metadata: { ...gated.metadata, resourceVersion: "999", annotations: { other: "x" } }, status: { conditions: [] } };
+    expect(() => apply(later, ops)).not.toThrow();
+  });
+
+  it.each<[string, (pod: PodLike) => PodLike]>([
+    ["another pod by the same name", (p) => ({ ...p, metadata: { ...p.metadata, uid: "another-uid" } })],
+    ["a pod released meanwhile", (p) => ({ ...p, spec: { ...p.spec, schedulingGates: [] } })],
+    ["tolerations changed since", (p) => ({ ...p, spec: { ...p.spec, tolerations: [] } })],
+  ])("fails its tests on %s", (_, change) => {
+    expect(() => apply(change(gated), releasePatch(gated, POD_UID, "maroonedpods.io"))).toThrow(/test/i);
   });
 });

@@ -48,7 +48,7 @@ export function controllerRbac(): Record<string, unknown>[] {
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT, namespace: DEFAULT_SYSTEM_NAMESPACE } },
     ...grant(CONTROLLER_ROLE_NAMES.cluster, undefined, [
-      rule("", ["pods"], ["list", "watch", "update", "patch"]),
+      rule("", ["pods"], ["list", "watch", "patch"]),
       rule("", ["pods/status"], ["patch"]),
       rule("", ["events"], ["create"]),
       rule("", ["nodes"], ["list", "watch", "patch", "delete"]),
