@@ -49,7 +49,7 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
     const pod = pods.get(uid);
     if (!pod || !trusted.has(uid) || !ready.has(uid)) return;
     const { namespace = "", name = "" } = pod.metadata ?? {};
-    run(`release ${namespace}/${name}`, () => core.patchNamespacedPod({ namespace, name, body: releasePatch(pod, uid, config.taintKeyPrefix) }, jsonPatch), true);
+    run(`release ${namespace}/${name}`, () => core.patchNamespacedPod({ namespace, name, body: releasePatch(pod, uid, config.taintKeyPrefix, vmNameFor(config, uid)) }, jsonPatch), true);
   };
 
   return {

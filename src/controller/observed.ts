@@ -32,7 +32,7 @@ export type Action =
   | { readonly kind: "deleteSecret"; readonly namespace: string; readonly name: string }
   | { readonly kind: "deleteNode"; readonly name: string }
   | { readonly kind: "trustNode"; readonly name: string; readonly podUid: string }
-  | { readonly kind: "releasePod"; readonly podUid: string }
+  | { readonly kind: "releasePod"; readonly podUid: string; readonly node: string }
   | { readonly kind: "setCondition"; readonly condition: DesiredCondition }
   | { readonly kind: "annotatePod"; readonly annotations: Readonly<Record<string, string>> }
   /** An Event on the pod: that is where `kubectl describe` shows a user what happened. */
@@ -77,7 +77,7 @@ export const isNodeReady = (node: V1Node): boolean => node.status?.conditions?.s
 /** The release: the one pod update onto the pod's node, and the Event that tells its owner. */
 export function releaseActions(o: Observed): Action[] {
   return [
-    { kind: "releasePod", podUid: o.pod.metadata?.uid ?? "" },
+    { kind: "releasePod", podUid: o.pod.metadata?.uid ?? "", node: o.vmName },
     { kind: "event", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${o.vmName}` },
   ];
 }

@@ -110,13 +110,13 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
    * the release rewrites: patch again from a fresh copy (a list by name, which needs no `get` on pods), unless that
    * copy is another pod by now or no longer gated.
    */
-  async function releasePod(pod: V1Pod, podUid: string, taintKeyPrefix: string): Promise<void> {
+  async function releasePod(pod: V1Pod, podUid: string, node: string, taintKeyPrefix: string): Promise<void> {
     const namespace = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
     let current: V1Pod | undefined = pod;
     for (let attempt = 1; ; attempt++) {
       try {
-        await core.patchNamespacedPod({ namespace, name, body: releasePatch(current, podUid, taintKeyPrefix) }, jsonPatch);
+        await core.patchNamespacedPod({ namespace, name, body: releasePatch(current, podUid, taintKeyPrefix, node) }, jsonPatch);
         return;
       } catch (error) {
         if (statusCodeOf(error) !== 422 || attempt >= RELEASE_ATTEMPTS) throw error;
@@ -171,7 +171,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         log.info({ node: action.name }, "node verified and trusted");
         return;
       case "releasePod":
-        await releasePod(pod, action.podUid, o.config.taintKeyPrefix);
+        await releasePod(pod, action.podUid, action.node, o.config.taintKeyPrefix);
         deps.metrics.observeSince("nodeTrustedToReleased", conditionSince(pod, POD_CONDITIONS.NodeTrusted), deps.clock.now());
         deps.metrics.observePhase("gateToReleased", pod, deps.clock.now());
         log.info({ node: o.vmName }, "pod released onto its node");

@@ -105,7 +105,6 @@ describe("decideRegistration: a verified node", () => {
         { kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-abc123" },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: REGISTERED_MESSAGE } },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: TRUSTED_MESSAGE } },
-        { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.node]: DEFAULT_VM_NAME } },
         { kind: "event", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${DEFAULT_VM_NAME} verified and trusted` },
       ],
     });
@@ -113,9 +112,9 @@ describe("decideRegistration: a verified node", () => {
 
   it("already Ready: released right after it is trusted, before the token and the records", () => {
     expect(kindsOf(decideRegistration(waiting({ node: makeNode() })))).toEqual([
-      "trustNode", "releasePod", "event", "deleteSecret", "setCondition", "setCondition", "annotatePod", "event",
+      "trustNode", "releasePod", "event", "deleteSecret", "setCondition", "setCondition", "event",
     ]);
-    expect(actionsOf(decideRegistration(waiting({ node: makeNode() })), "releasePod")).toEqual([{ kind: "releasePod", podUid: POD_UID }]);
+    expect(actionsOf(decideRegistration(waiting({ node: makeNode() })), "releasePod")).toEqual([{ kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME }]);
   });
 
   it("never released when it fails verification, even Ready", () => {
@@ -164,12 +163,11 @@ describe("decideRegistration: an already trusted node", () => {
     expect(decideRegistration(waiting({ pod: recorded, node: trustedNode, tokens: [] }))).toEqual({ actions: [] });
   });
 
-  it("whose pod never recorded it (a write failed after trustNode): records it, once", () => {
+  it("whose pod never recorded it (a write failed after trustNode): records it, once, leaving the node annotation to the release", () => {
     const result = decideRegistration(waiting({ node: trustedNode, tokens: [] }));
     expect(result?.actions).toEqual([
       { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: REGISTERED_MESSAGE } },
       { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: TRUSTED_MESSAGE } },
-      { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.node]: DEFAULT_VM_NAME } },
     ]);
     expect(kindsOf(result)).not.toContain("trustNode");
     expect(kindsOf(result)).not.toContain("event");

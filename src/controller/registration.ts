@@ -64,7 +64,6 @@ export function decideRegistration(o: Observed): PhaseResult | undefined {
       ...deleteTokens(o),
       ...setRegistered(o),
       setTrusted(o),
-      annotateNode(o),
       { kind: "event", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and trusted` },
     ],
   };
@@ -81,9 +80,13 @@ const setTrusted = (o: Observed): Action => ({
 });
 const annotateNode = (o: Observed): Action => ({ kind: "annotatePod", annotations: { [POD_ANNOTATIONS.node]: o.vmName } });
 
-/** trustNode went through but a later write may not have: the token to delete and whatever the pod does not record yet. */
+/**
+ * trustNode went through but a later write may not have: the token to delete and whatever the pod does not record
+ * yet. The node annotation comes with the release; a released pod without it (a pod with no annotations at all, whose
+ * release could not carry it) gets it here.
+ */
 function trustedLeftovers(o: Observed): Action[] {
   const trustedRecorded = conditionOf(o.pod, POD_CONDITIONS.NodeTrusted)?.status === "True";
-  const annotated = o.pod.metadata?.annotations?.[POD_ANNOTATIONS.node] === o.vmName;
-  return [...deleteTokens(o), ...setRegistered(o), ...(trustedRecorded ? [] : [setTrusted(o)]), ...(annotated ? [] : [annotateNode(o)])];
+  const annotationMissing = !isGated(o.pod) && o.pod.metadata?.annotations?.[POD_ANNOTATIONS.node] !== o.vmName;
+  return [...deleteTokens(o), ...setRegistered(o), ...(trustedRecorded ? [] : [setTrusted(o)]), ...(annotationMissing ? [annotateNode(o)] : [])];
 }

@@ -1,6 +1,6 @@
 import { applyPatch, deepClone, type Operation } from "fast-json-patch";
 import { describe, expect, it } from "vitest";
-import { REASONS } from "../api/conditions.ts";
+import { POD_ANNOTATIONS, REASONS } from "../api/conditions.ts";
 import { DEFAULT_VM_NAME, makeNode, makeObserved, makePod, makeVmi, POD_UID } from "./fixtures.test-support.ts";
 import type { Observed } from "./observed.ts";
 import { SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
@@ -13,7 +13,7 @@ describe("decideUngate", () => {
     const o = makeObserved({ vmi: makeVmi(), node: makeNode({ trustedFor: POD_UID }) });
     expect(decideUngate(o)).toEqual({
       actions: [
-        { kind: "releasePod", podUid: POD_UID },
+        { kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME },
         { kind: "event", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` },
       ],
     });
@@ -67,13 +67,21 @@ describe("releasePatch", () => {
   type PodLike = typeof gated;
   const apply = (target: PodLike, ops: ReturnType<typeof releasePatch>): PodLike => applyPatch(deepClone(target) as PodLike, ops as Operation[], true, false).newDocument;
 
-  it("turns the pod it was decided on into its released form", () => {
-    const patched = apply(gated, releasePatch(gated, POD_UID, "maroonedpods.io"));
+  it("turns the pod it was decided on into its released form and records its node", () => {
+    const patched = apply(gated, releasePatch(gated, POD_UID, "maroonedpods.io", DEFAULT_VM_NAME));
     expect(patched.spec).toEqual(releasedSpec(gated.spec, POD_UID, "maroonedpods.io"));
+    expect(patched.metadata?.annotations).toEqual({ ...gated.metadata?.annotations, [POD_ANNOTATIONS.node]: DEFAULT_VM_NAME });
+  });
+
+  it("leaves the node annotation out when the pod has no annotations, rather than add the whole map", () => {
+    const bare = { ...gated, metadata: { ...gated.metadata, annotations: undefined } };
+    const ops = releasePatch(bare, POD_UID, "maroonedpods.io", DEFAULT_VM_NAME);
+    expect(ops.map((op) => op.path).filter((path) => path.startsWith("/metadata/annotations"))).toEqual([]);
+    expect(apply(bare, ops).spec).toEqual(releasedSpec(gated.spec, POD_UID, "maroonedpods.io"));
   });
 
   it("still applies after status and annotation writes, which a resourceVersion guard would have refused", () => {
-    const ops = releasePatch(gated, POD_UID, "maroonedpods.io");
+    const ops = releasePatch(gated, POD_UID, "maroonedpods.io", DEFAULT_VM_NAME);
     const later = { ...gated, metadata: { ...gated.metadata, resourceVersion: "999", annotations: { other: "x" } }, status: { conditions: [] } };
     expect(() => apply(later, ops)).not.toThrow();
   });
@@ -83,6 +91,6 @@ describe("releasePatch", () => {
     ["a pod released meanwhile", (p) => ({ ...p, spec: { ...p.spec, schedulingGates: [] } })],
     ["tolerations changed since", (p) => ({ ...p, spec: { ...p.spec, tolerations: [] } })],
   ])("fails its tests on %s", (_, change) => {
-    expect(() => apply(change(gated), releasePatch(gated, POD_UID, "maroonedpods.io"))).toThrow(/test/i);
+    expect(() => apply(change(gated), releasePatch(gated, POD_UID, "maroonedpods.io", DEFAULT_VM_NAME))).toThrow(/test/i);
   });
 });

@@ -1,4 +1,5 @@
 import type { V1Pod, V1PodSpec, V1Toleration } from "@kubernetes/client-node";
+import { POD_ANNOTATIONS } from "../api/conditions.ts";
 import { dedicatedTaintKey, NODE_NOT_READY_TAINT_KEY, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
 import { isGated, isNodeReady, releaseActions, type Observed, type PhaseResult } from "./observed.ts";
 import { isTrusted, verifyNode } from "./registration.ts";
@@ -32,14 +33,20 @@ export function releasedSpec(spec: V1PodSpec | undefined, podUid: string, taintK
 /** One JSON patch operation; `test` ops make the whole patch fail (422) unless they hold. */
 export type JsonPatchOp = { op: "test" | "add" | "replace"; path: string; value: unknown } | { op: "remove"; path: string };
 
+/** JSON Pointer escaping of one path segment (RFC 6901). */
+const pointerSegment = (segment: string): string => segment.replaceAll("~", "~0").replaceAll("/", "~1");
+
 /**
  * The release as one JSON patch of the pod it was decided on. Its tests pin the
  * pod's identity and each field it rewrites, so it fails rather than overwrite a
  * change it did not see; status and annotation writes in between do not make it
  * fail, as they made a PUT guarded by resourceVersion conflict (about 30% of
- * releases in the benchmark, each then paying a read and a second write).
+ * releases in the benchmark, each then paying a read and a second write). It
+ * also records the node in the pod's annotations, which saves a write of its
+ * own; a pod with no annotations yet gets that later (adding the whole map could
+ * replace one written meanwhile).
  */
-export function releasePatch(pod: V1Pod, podUid: string, taintKeyPrefix: string): JsonPatchOp[] {
+export function releasePatch(pod: V1Pod, podUid: string, taintKeyPrefix: string, node: string): JsonPatchOp[] {
   const spec = releasedSpec(pod.spec, podUid, taintKeyPrefix);
   const pinned = (field: "schedulingGates" | "tolerations" | "nodeSelector"): JsonPatchOp[] => {
     const current = pod.spec?.[field];
@@ -53,6 +60,9 @@ export function releasePatch(pod: V1Pod, podUid: string, taintKeyPrefix: string)
     { op: "add", path: "/spec/schedulingGates", value: spec.schedulingGates },
     { op: "add", path: "/spec/tolerations", value: spec.tolerations },
     { op: "add", path: "/spec/nodeSelector", value: spec.nodeSelector },
+    ...(pod.metadata?.annotations === undefined
+      ? []
+      : [{ op: "add" as const, path: `/metadata/annotations/${pointerSegment(POD_ANNOTATIONS.node)}`, value: node }]),
   ];
 }
 

@@ -204,6 +204,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       "--controllers=*,bootstrapsigner,tokencleaner",
       `--node-monitor-grace-period=${grace}s`,
       "--node-monitor-period=2s",
+      // Every marooned pod brings a node (CSR, taints, labels, TTL) and a token; at the defaults (20/s, burst 30)
+      // the node lifecycle controller's queue waited 30 s on average at 1000 pods (pipeline benchmark).
+      // Clusters with that much node churn raise these, as Kubernetes' own scalability tests do.
+      "--kube-api-qps=100",
+      "--kube-api-burst=200",
     ]);
     logger.info({ component: "kube-scheduler" }, "starting kube-scheduler");
     processes.start("kube-scheduler", binaries["kube-scheduler"], componentCommon(path("scheduler.kubeconfig"), schedulerPort));
