@@ -30,8 +30,12 @@ export function releasedSpec(spec: V1PodSpec | undefined, podUid: string, taintK
   };
 }
 
-/** One JSON patch operation; `test` ops make the whole patch fail (422) unless they hold. */
-export type JsonPatchOp = { op: "test" | "add" | "replace"; path: string; value: unknown } | { op: "remove"; path: string };
+/** One JSON patch operation; a `test` that does not hold fails the whole patch (422). */
+export interface JsonPatchOp {
+  readonly op: "test" | "add";
+  readonly path: string;
+  readonly value: unknown;
+}
 
 /** JSON Pointer escaping of one path segment (RFC 6901). */
 const pointerSegment = (segment: string): string => segment.replaceAll("~", "~0").replaceAll("/", "~1");
@@ -52,6 +56,7 @@ export function releasePatch(pod: V1Pod, podUid: string, taintKeyPrefix: string,
     const current = pod.spec?.[field];
     return current === undefined ? [] : [{ op: "test", path: `/spec/${field}`, value: current }];
   };
+  const recordNode: JsonPatchOp = { op: "add", path: `/metadata/annotations/${pointerSegment(POD_ANNOTATIONS.node)}`, value: node };
   return [
     { op: "test", path: "/metadata/uid", value: podUid },
     ...pinned("schedulingGates"),
@@ -60,16 +65,14 @@ export function releasePatch(pod: V1Pod, podUid: string, taintKeyPrefix: string,
     { op: "add", path: "/spec/schedulingGates", value: spec.schedulingGates },
     { op: "add", path: "/spec/tolerations", value: spec.tolerations },
     { op: "add", path: "/spec/nodeSelector", value: spec.nodeSelector },
-    ...(pod.metadata?.annotations === undefined
-      ? []
-      : [{ op: "add" as const, path: `/metadata/annotations/${pointerSegment(POD_ANNOTATIONS.node)}`, value: node }]),
+    ...(pod.metadata?.annotations === undefined ? [] : [recordNode]),
   ];
 }
 
 /**
- * Ungate: once the trusted node is Ready, one pod update makes the spec
- * `releasedSpec` describes. Never onto a node that is untrusted, NotReady, or no longer passes
- * verification (a node can rewrite its own status after it was trusted).
+ * Ungate: once the trusted node is Ready, one pod update (`releasePatch`). Never
+ * onto a node that is untrusted, NotReady, or no longer passes verification (a
+ * node can rewrite its own status after it was trusted).
  * Runs before registration; registration releases in the same reconcile when the
  * node is already Ready as it is trusted.
  */
