@@ -62,7 +62,11 @@ const strategicPatch = setHeaderOptions("Content-Type", PatchStrategy.StrategicM
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
 /** A release whose tests keep failing on fresh copies is left to the next reconcile. */
 const RELEASE_ATTEMPTS = 3;
-const isRecord = (action: Action): boolean => action.kind === "setCondition" || action.kind === "annotatePod" || action.kind === "event";
+type ConditionAction = Extract<Action, { kind: "setCondition" }>;
+/** Every action but conditions, which a reconcile writes together in one status patch. */
+type WriteAction = Exclude<Action, ConditionAction>;
+const isCondition = (action: Action): action is ConditionAction => action.kind === "setCondition";
+const isRecord = (action: Action): boolean => isCondition(action) || action.kind === "annotatePod" || action.kind === "event";
 
 export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise<ReconcileResult> {
   const core = deps.kubeConfig.makeApiClient(CoreV1Api);
@@ -106,23 +110,23 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
   }
 
   /**
-   * Patches the release onto the pod it was decided on. A failed test means the cached copy is behind in a field
-   * the release rewrites: patch again from a fresh copy (a list by name, which needs no `get` on pods), unless that
-   * copy is another pod by now or no longer gated.
+   * Patches the release onto the pod it was decided on; false when there was nothing left to release. A failed
+   * test means the cached copy is behind in a field the release rewrites: patch again from a fresh copy (a list by
+   * name, which needs no `get` on pods), unless that copy is another pod by now or no longer gated.
    */
-  async function releasePod(pod: V1Pod, podUid: string, node: string, taintKeyPrefix: string): Promise<void> {
+  async function releasePod(pod: V1Pod, podUid: string, node: string, taintKeyPrefix: string): Promise<boolean> {
     const namespace = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
     let current: V1Pod | undefined = pod;
     for (let attempt = 1; ; attempt++) {
       try {
         await core.patchNamespacedPod({ namespace, name, body: releasePatch(current, podUid, taintKeyPrefix, node) }, jsonPatch);
-        return;
+        return true;
       } catch (error) {
         if (statusCodeOf(error) !== 422 || attempt >= RELEASE_ATTEMPTS) throw error;
       }
       current = (await core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` })).items[0];
-      if (current?.metadata?.uid !== podUid || !isGated(current)) return;
+      if (current?.metadata?.uid !== podUid || !isGated(current)) return false;
     }
   }
 
@@ -137,7 +141,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     await core.patchNamespacedPodStatus({ namespace, name, body: { status: { conditions } } }, strategicPatch);
   }
 
-  async function perform(action: Action, o: Observed, log: Logger): Promise<void> {
+  async function perform(action: WriteAction, o: Observed, log: Logger): Promise<void> {
     const pod = o.pod;
     const namespace = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
@@ -171,13 +175,10 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         log.info({ node: action.name }, "node verified and trusted");
         return;
       case "releasePod":
-        await releasePod(pod, action.podUid, action.node, o.config.taintKeyPrefix);
+        if (!(await releasePod(pod, action.podUid, action.node, o.config.taintKeyPrefix))) return;
         deps.metrics.observeSince("nodeTrustedToReleased", conditionSince(pod, POD_CONDITIONS.NodeTrusted), deps.clock.now());
         deps.metrics.observePhase("gateToReleased", pod, deps.clock.now());
         log.info({ node: o.vmName }, "pod released onto its node");
-        return;
-      case "setCondition":
-        await patchConditions(o, [action.condition]);
         return;
       case "annotatePod":
         await core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations: action.annotations } } }, mergePatch);
@@ -214,12 +215,12 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
       if (result.actions.length === 0) continue;
       // Writes in order, then the pod's own records (conditions, annotations, Events) together: they
       // touch different fields and each round trip saved shortens the way to a release.
-      const records = result.actions.filter(isRecord);
-      for (const action of result.actions.filter((a) => !isRecord(a))) await perform(action, o, log);
-      const conditions = records.flatMap((a) => (a.kind === "setCondition" ? [a.condition] : []));
+      const writes = result.actions.filter((a): a is WriteAction => !isCondition(a));
+      for (const action of writes.filter((a) => !isRecord(a))) await perform(action, o, log);
+      const conditions = result.actions.filter(isCondition).map((a) => a.condition);
       await Promise.all([
         ...(conditions.length > 0 ? [patchConditions(o, conditions)] : []),
-        ...records.filter((a) => a.kind !== "setCondition").map((action) => perform(action, o, log)),
+        ...writes.filter(isRecord).map((action) => perform(action, o, log)),
       ]);
       break;
     }
