@@ -1,4 +1,6 @@
 import type { V1Pod, V1PodSpec, V1Toleration } from "@kubernetes/client-node";
+import fastJsonPatch from "fast-json-patch";
+import type { JsonPatchOperation } from "../admission/review.ts";
 import { POD_ANNOTATIONS } from "../api/conditions.ts";
 import { dedicatedTaintKey, NODE_NOT_READY_TAINT_KEY, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
 import { isGated, isNodeReady, releaseActions, type Observed, type PhaseResult } from "./observed.ts";
@@ -30,16 +32,6 @@ export function releasedSpec(spec: V1PodSpec | undefined, podUid: string, taintK
   };
 }
 
-/** One JSON patch operation; a `test` that does not hold fails the whole patch (422). */
-export interface JsonPatchOp {
-  readonly op: "test" | "add";
-  readonly path: string;
-  readonly value: unknown;
-}
-
-/** JSON Pointer escaping of one path segment (RFC 6901). */
-const pointerSegment = (segment: string): string => segment.replaceAll("~", "~0").replaceAll("/", "~1");
-
 /**
  * The release as one JSON patch of the pod it was decided on. Its tests pin the
  * pod's identity and each field it rewrites, so it fails rather than overwrite a
@@ -50,13 +42,13 @@ const pointerSegment = (segment: string): string => segment.replaceAll("~", "~0"
  * own; a pod with no annotations yet gets that later (adding the whole map could
  * replace one written meanwhile).
  */
-export function releasePatch(pod: V1Pod, podUid: string, taintKeyPrefix: string, node: string): JsonPatchOp[] {
+export function releasePatch(pod: V1Pod, podUid: string, taintKeyPrefix: string, node: string): JsonPatchOperation[] {
   const spec = releasedSpec(pod.spec, podUid, taintKeyPrefix);
-  const pinned = (field: "schedulingGates" | "tolerations" | "nodeSelector"): JsonPatchOp[] => {
+  const pinned = (field: "schedulingGates" | "tolerations" | "nodeSelector"): JsonPatchOperation[] => {
     const current = pod.spec?.[field];
     return current === undefined ? [] : [{ op: "test", path: `/spec/${field}`, value: current }];
   };
-  const recordNode: JsonPatchOp = { op: "add", path: `/metadata/annotations/${pointerSegment(POD_ANNOTATIONS.node)}`, value: node };
+  const recordNode: JsonPatchOperation = { op: "add", path: `/metadata/annotations/${fastJsonPatch.escapePathComponent(POD_ANNOTATIONS.node)}`, value: node };
   return [
     { op: "test", path: "/metadata/uid", value: podUid },
     ...pinned("schedulingGates"),
