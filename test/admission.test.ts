@@ -6,13 +6,15 @@ import {
   AdmissionregistrationV1Api,
   AppsV1Api,
   CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
   type KubeConfig,
   type V1Pod,
   type V1Toleration,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLEANUP_FINALIZER, DEFAULT_TAINT_KEY_PREFIX, MANAGED_LABEL, NODE_NOT_READY_TAINT_KEY, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
-import { releasedSpec } from "../src/controller/ungate.ts";
+import { releasedSpec, releasePatch } from "../src/controller/ungate.ts";
 import { apiMessageOf, statusCodeOf } from "../src/kube/errors.ts";
 import { registerAdmission, unregisterAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { freeLoopbackPort } from "../src/devcluster/ports.ts";
@@ -84,7 +86,7 @@ beforeAll(async () => {
   ]);
   const { namespace: controllerNamespace, name: controllerName } = settings.controllerServiceAccount;
   const controller = await serviceAccountClient(admin, { namespace: controllerNamespace, name: controllerName }, [
-    { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "update", "patch"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "patch"] },
   ]);
   await pollUntil("the default ServiceAccount of the tenant namespace", async () => (await admin.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ namespace, name: "default" })).metadata?.name, { timeoutMs: 30_000 });
   env = { admin, tenant, controller, namespace, webhookArgs, webhook, register, tmp };
@@ -194,7 +196,7 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
     const pod = await createPod(env.tenant, podManifest({ labels: maroonLabel }));
     const name = pod.metadata?.name ?? "";
     const uid = pod.metadata?.uid ?? "";
-    // The controller's own release, as it builds it.
+    // The spec the controller's release produces, for the tenant to try.
     const released = (base: V1Pod): V1Pod => ({ ...base, spec: releasedSpec(base.spec, uid, DEFAULT_TAINT_KEY_PREFIX) });
     const withSpec = (change: Partial<NonNullable<V1Pod["spec"]>>) => (base: V1Pod): V1Pod => ({ ...base, spec: { ...base.spec, containers: base.spec?.containers ?? [], ...change } });
     const asTenant = (mutate: (pod: V1Pod) => V1Pod) => updatePod(env.tenant, name, mutate);
@@ -207,8 +209,13 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
     expect((await failureOf(asTenant(dropManagedLabel))).message).toMatch(/may remove the label maroonedpods\.io\/managed/);
     expect(await failureOf(asTenant(released))).toMatchObject({ code: 403 });
 
-    // The controller's single update: nodeSelector + tolerations + gate removal.
-    const updated = await updatePod(env.controller, name, released);
+    // The controller's single update, as it sends it: one JSON patch (nodeSelector + tolerations + gate removal).
+    const asController = env.controller.makeApiClient(CoreV1Api);
+    const current = await asController.readNamespacedPod({ namespace: env.namespace, name });
+    const updated = await asController.patchNamespacedPod(
+      { namespace: env.namespace, name, body: releasePatch(current, uid, DEFAULT_TAINT_KEY_PREFIX, `marooned-${uid}`) },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
     expect(updated.spec?.schedulingGates ?? []).toEqual([]);
     expect(updated.spec?.nodeSelector).toEqual({ [TRUSTED_NODE_LABEL]: uid });
     expect(updated.spec?.tolerations).toContainEqual({ key: dedicatedKey, operator: "Equal", value: uid, effect: "NoSchedule" });
