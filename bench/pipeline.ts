@@ -21,7 +21,7 @@ import { pino, type Logger } from "pino";
 import { integerFlag, UsageError } from "../src/cli/command.ts";
 import { OWNED_LABELS, MANAGED_BY } from "../src/api/conditions.ts";
 import { METRIC_NAMES } from "../src/api/metric-names.ts";
-import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
+import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_RUNTIME_CLASS, DEFAULT_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
 import { resolveConfig, type ControllerConfig } from "../src/controller/config.ts";
 import { registerAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { startComponentProcess, type ComponentProcess } from "../src/devcluster/component-process.ts";
@@ -430,7 +430,7 @@ async function bench(options: BenchOptions): Promise<number> {
     const floor = await measureRun({
       admin, logger, run: "floor", bench: options, namespaces, vmNamespace: config.vmNamespace, floor: floorController, processes: environment,
       // Without a webhook the pod is created as the webhook would have made it.
-      toCreate: (pod) => withIsolationDefaults(pod as PodObject) as V1Pod,
+      toCreate: (pod) => withIsolationDefaults(pod as PodObject, DEFAULT_RUNTIME_CLASS) as V1Pod,
     });
     await cleanUp(admin, "floor", namespaces, config.vmNamespace);
 

@@ -51,9 +51,10 @@ describe("podMutationHandler", () => {
         { op: "add", path: "/spec/schedulingGates", value: [{ name: SCHEDULING_GATE }] },
         { op: "add", path: "/metadata/finalizers", value: [CLEANUP_FINALIZER] },
         { op: "add", path: "/metadata/labels/maroonedpods.io~1managed", value: "true" },
+        { op: "add", path: "/spec/runtimeClassName", value: "marooned" },
       ]),
     );
-    expect(operations).toHaveLength(3);
+    expect(operations).toHaveLength(4);
   });
 
   it.each<[string, Partial<AdmissionRequest>]>([
@@ -65,13 +66,19 @@ describe("podMutationHandler", () => {
       {
         object: {
           metadata: { labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "true" }, finalizers: [CLEANUP_FINALIZER] },
-          spec: { containers: [], schedulingGates: [{ name: SCHEDULING_GATE }] },
+          spec: { containers: [], runtimeClassName: "marooned", schedulingGates: [{ name: SCHEDULING_GATE }] },
         },
       },
     ],
   ])("allows %s without a patch, echoing the request uid", async (_name, overrides) => {
     const review = await answer(request({ ...overrides, uid: "other-uid-42" }));
     expect(review.response).toEqual({ uid: "other-uid-42", allowed: true });
+  });
+
+  it("denies a labeled pod that names another RuntimeClass, with a reason", async () => {
+    const object = { metadata: { labels: { [MAROON_LABEL]: "true" } }, spec: { runtimeClassName: "kata", containers: [] } };
+    const review = await answer(request({ object }));
+    expect(review.response).toMatchObject({ uid: UID, allowed: false, status: { code: 403, message: expect.stringContaining("it names kata") } });
   });
 
   it.each<[string, Partial<AdmissionRequest>, string]>([

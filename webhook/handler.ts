@@ -1,4 +1,4 @@
-import { allowed, patched } from "../src/admission/review.ts";
+import { allowed, denied, patched } from "../src/admission/review.ts";
 import { InvalidReviewError, type AdmissionHandler } from "../src/admission/server.ts";
 import { decideMutation } from "./mutation.ts";
 import type { AdmissionSettings } from "./settings.ts";
@@ -13,6 +13,8 @@ export function podMutationHandler(settings: AdmissionSettings): AdmissionHandle
         return allowed(request.uid);
       case "patch":
         return patched(request.uid, decision.operations);
+      case "deny":
+        return denied(request.uid, decision.message);
       case "invalid":
         throw new InvalidReviewError(decision.message);
     }

@@ -1,7 +1,7 @@
 import fastJsonPatch, { type Operation } from "fast-json-patch";
 import { describe, expect, it } from "vitest";
 import type { AdmissionOperation, AdmissionRequest, GroupVersionKind, JsonPatchOperation } from "../src/admission/review.ts";
-import { CLEANUP_FINALIZER, MANAGED_LABEL, MAROON_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
+import { CLEANUP_FINALIZER, DEFAULT_RUNTIME_CLASS, MANAGED_LABEL, MAROON_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
 import { decideMutation, isSelected, withIsolationDefaults, type MutationDecision, type PodObject } from "./mutation.ts";
 import { DEFAULT_ADMISSION_SETTINGS, type AdmissionSettings } from "./settings.ts";
 
@@ -62,6 +62,13 @@ function withoutIsolationDefaults(patched: PodObject): PodObject {
   return copy;
 }
 
+/** The RuntimeClass the webhook gives a pod that names none, as the patched pod carries it. */
+function withoutGivenRuntimeClass(patched: PodObject, original: PodObject): PodObject {
+  const copy = structuredClone(patched);
+  if (copy.spec && original.spec?.runtimeClassName === undefined) delete copy.spec.runtimeClassName;
+  return copy;
+}
+
 describe("isSelected", () => {
   const custom: AdmissionSettings = { ...settings, triggerLabel: { key: "example.com/sandbox", value: "vm" }, runtimeClassName: "kata-vm" };
 
@@ -85,33 +92,40 @@ describe("isSelected", () => {
 });
 
 describe("withIsolationDefaults", () => {
-  it("adds the gate, the finalizer and the managed label without touching its argument", () => {
+  it("adds the gate, the finalizer, the managed label and the RuntimeClass without touching its argument", () => {
     const original = pod();
     const snapshot = structuredClone(original);
-    const result = withIsolationDefaults(original);
+    const result = withIsolationDefaults(original, DEFAULT_RUNTIME_CLASS);
     expect(original).toEqual(snapshot);
     expect(result.metadata?.labels).toEqual({ app: "web", [MAROON_LABEL]: "true", [MANAGED_LABEL]: "true" });
     expect(result.metadata?.finalizers).toEqual([CLEANUP_FINALIZER]);
     expect(result.spec?.schedulingGates).toEqual([{ name: SCHEDULING_GATE }]);
-    expect(withoutIsolationDefaults(result)).toEqual({ ...snapshot, metadata: { ...snapshot.metadata, finalizers: [] }, spec: { ...snapshot.spec, schedulingGates: [] } });
+    expect(result.spec?.runtimeClassName).toBe(DEFAULT_RUNTIME_CLASS);
+    expect(withoutGivenRuntimeClass(withoutIsolationDefaults(result), original)).toEqual({
+      ...snapshot, metadata: { ...snapshot.metadata, finalizers: [] }, spec: { ...snapshot.spec, schedulingGates: [] },
+    });
+  });
+
+  it("keeps a RuntimeClass the pod already names", () => {
+    expect(withIsolationDefaults(pod({ spec: { runtimeClassName: "marooned" } }), "other").spec?.runtimeClassName).toBe("marooned");
   });
 
   it("appends after existing gates and finalizers, keeping their order", () => {
-    const result = withIsolationDefaults(pod({ finalizers: ["b.example/z", "a.example/y"], spec: { schedulingGates: [{ name: "z.example/gate" }, { name: "a.example/gate" }] } }));
+    const result = withIsolationDefaults(pod({ finalizers: ["b.example/z", "a.example/y"], spec: { schedulingGates: [{ name: "z.example/gate" }, { name: "a.example/gate" }] } }), DEFAULT_RUNTIME_CLASS);
     expect(result.metadata?.finalizers).toEqual(["b.example/z", "a.example/y", CLEANUP_FINALIZER]);
     expect(result.spec?.schedulingGates).toEqual([{ name: "z.example/gate" }, { name: "a.example/gate" }, { name: SCHEDULING_GATE }]);
   });
 
   it("creates metadata when the pod has none", () => {
-    expect(withIsolationDefaults({ spec: { containers: [] } })).toEqual({
+    expect(withIsolationDefaults({ spec: { containers: [] } }, DEFAULT_RUNTIME_CLASS)).toEqual({
       metadata: { labels: { [MANAGED_LABEL]: "true" }, finalizers: [CLEANUP_FINALIZER] },
-      spec: { containers: [], schedulingGates: [{ name: SCHEDULING_GATE }] },
+      spec: { containers: [], runtimeClassName: DEFAULT_RUNTIME_CLASS, schedulingGates: [{ name: SCHEDULING_GATE }] },
     });
   });
 
   it("is idempotent", () => {
-    const once = withIsolationDefaults(pod());
-    expect(withIsolationDefaults(once)).toEqual(once);
+    const once = withIsolationDefaults(pod(), DEFAULT_RUNTIME_CLASS);
+    expect(withIsolationDefaults(once, DEFAULT_RUNTIME_CLASS)).toEqual(once);
   });
 });
 
@@ -129,7 +143,7 @@ describe("decideMutation on selected pods", () => {
         spec: { schedulingGates: [{ name: "example.com/wait" }, { name: "example.com/also" }] },
       }),
     ],
-  ])("%s: the patch adds exactly the gate, the finalizer and the managed label", (_name, original) => {
+  ])("%s: the patch adds exactly the gate, the finalizer, the managed label and the RuntimeClass", (_name, original) => {
     const snapshot = structuredClone(original);
     const operations = patchOf(decideMutation(request(original), settings));
     const patched = apply(original, operations);
@@ -142,9 +156,10 @@ describe("decideMutation on selected pods", () => {
     expect(patched.metadata?.finalizers).toEqual([...(snapshot.metadata?.finalizers ?? []), CLEANUP_FINALIZER]);
     expect(patched.spec?.schedulingGates).toEqual([...(snapshot.spec?.schedulingGates ?? []), { name: SCHEDULING_GATE }]);
     expect(Object.keys(patched.metadata?.labels ?? {})).toEqual([...Object.keys(snapshot.metadata?.labels ?? {}), MANAGED_LABEL]);
+    expect(patched.spec?.runtimeClassName).toBe(DEFAULT_RUNTIME_CLASS);
 
     // Everything else is exactly as it was.
-    const rest = withoutIsolationDefaults(patched);
+    const rest = withoutGivenRuntimeClass(withoutIsolationDefaults(patched), snapshot);
     const expected = structuredClone(snapshot);
     const metadata = (expected.metadata ??= {});
     const spec = (expected.spec ??= {});
@@ -154,10 +169,11 @@ describe("decideMutation on selected pods", () => {
     expect(rest).toEqual(expected);
   });
 
-  it("patches only inside metadata.labels, metadata.finalizers and spec.schedulingGates when they exist", () => {
+  it("patches only inside metadata.labels, metadata.finalizers and spec.schedulingGates when they exist, and names the RuntimeClass", () => {
     const operations = patchOf(decideMutation(request(pod({ finalizers: ["example.com/f"], spec: { schedulingGates: [{ name: "example.com/g" }] } })), settings));
     expect(operations).toEqual([
       { op: "add", path: "/spec/schedulingGates/1", value: { name: SCHEDULING_GATE } },
+      { op: "add", path: "/spec/runtimeClassName", value: DEFAULT_RUNTIME_CLASS },
       { op: "add", path: "/metadata/finalizers/1", value: CLEANUP_FINALIZER },
       { op: "add", path: "/metadata/labels/maroonedpods.io~1managed", value: "true" },
     ]);
@@ -171,12 +187,12 @@ describe("decideMutation on selected pods", () => {
   it.each<[string, PodObject, JsonPatchOperation[]]>([
     [
       "gate and label present, finalizer missing",
-      pod({ labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "true" }, spec: { schedulingGates: [{ name: SCHEDULING_GATE }] } }),
+      pod({ labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "true" }, spec: { runtimeClassName: "marooned", schedulingGates: [{ name: SCHEDULING_GATE }] } }),
       [{ op: "add", path: "/metadata/finalizers", value: [CLEANUP_FINALIZER] }],
     ],
     [
       "gate present, finalizer and label missing",
-      pod({ spec: { schedulingGates: [{ name: "example.com/other" }, { name: SCHEDULING_GATE }] } }),
+      pod({ spec: { runtimeClassName: "marooned", schedulingGates: [{ name: "example.com/other" }, { name: SCHEDULING_GATE }] } }),
       [
         { op: "add", path: "/metadata/finalizers", value: [CLEANUP_FINALIZER] },
         { op: "add", path: "/metadata/labels/maroonedpods.io~1managed", value: "true" },
@@ -184,12 +200,12 @@ describe("decideMutation on selected pods", () => {
     ],
     [
       "finalizer and label present, gate missing",
-      pod({ labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "true" }, finalizers: [CLEANUP_FINALIZER] }),
+      pod({ labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "true" }, finalizers: [CLEANUP_FINALIZER], spec: { runtimeClassName: "marooned" } }),
       [{ op: "add", path: "/spec/schedulingGates", value: [{ name: SCHEDULING_GATE }] }],
     ],
     [
       "gate and finalizer present, managed label with another value",
-      pod({ labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "false" }, finalizers: [CLEANUP_FINALIZER], spec: { schedulingGates: [{ name: SCHEDULING_GATE }] } }),
+      pod({ labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "false" }, finalizers: [CLEANUP_FINALIZER], spec: { runtimeClassName: "marooned", schedulingGates: [{ name: SCHEDULING_GATE }] } }),
       [{ op: "replace", path: "/metadata/labels/maroonedpods.io~1managed", value: "true" }],
     ],
   ])("%s: adds only what is missing", (_name, original, expected) => {
@@ -198,9 +214,18 @@ describe("decideMutation on selected pods", () => {
     expect(decideMutation(request(apply(original, operations)), settings)).toEqual({ kind: "allow", reason: "already-gated" });
   });
 
-  it("allows a pod that already carries all three as already gated", () => {
-    const gated = pod({ labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "true" }, finalizers: [CLEANUP_FINALIZER], spec: { schedulingGates: [{ name: SCHEDULING_GATE }] } });
+  it("allows a pod that already carries all four as already gated", () => {
+    const gated = pod({ labels: { [MAROON_LABEL]: "true", [MANAGED_LABEL]: "true" }, finalizers: [CLEANUP_FINALIZER], spec: { runtimeClassName: "marooned", schedulingGates: [{ name: SCHEDULING_GATE }] } });
     expect(decideMutation(request(gated), settings)).toEqual({ kind: "allow", reason: "already-gated" });
+  });
+
+  it.each<[string, PodObject]>([
+    ["labeled, naming another RuntimeClass", pod({ spec: { runtimeClassName: "kata" } })],
+    ["labeled, naming the empty RuntimeClass", pod({ spec: { runtimeClassName: "" } })],
+  ])("denies a pod it cannot charge for its VM: %s", (_name, original) => {
+    const decision = decideMutation(request(original), settings);
+    expect(decision.kind).toBe("deny");
+    expect(decision.kind === "deny" ? decision.message : "").toContain(`runs with RuntimeClass ${DEFAULT_RUNTIME_CLASS}`);
   });
 
   it("never reads the pod's name or UID (generateName pods have neither at admission)", () => {

@@ -13,6 +13,8 @@ export interface PodObject {
 export type MutationDecision =
   | { readonly kind: "allow"; readonly reason: "not-selected" | "not-create" | "already-gated" }
   | { readonly kind: "patch"; readonly operations: readonly JsonPatchOperation[] }
+  /** A well-formed pod that cannot be marooned as it is; the message says why. */
+  | { readonly kind: "deny"; readonly message: string }
   | { readonly kind: "invalid"; readonly message: string };
 
 export function isSelected(pod: PodObject, settings: AdmissionSettings): boolean {
@@ -38,11 +40,16 @@ function podProblem(object: unknown): string | undefined {
   return undefined;
 }
 
-/** The pod as the webhook wants it: gated, with the cleanup finalizer and the managed label. Nothing else changes. */
-export function withIsolationDefaults(pod: PodObject): PodObject {
+/**
+ * The pod as the webhook wants it: gated, with the cleanup finalizer, the managed label and the RuntimeClass.
+ * Nothing else changes. The class is what gets the VM charged to the namespace's quota: the API server reruns its
+ * built-in admission after a webhook changed the pod, and the RuntimeClass plugin then fills in `spec.overhead`.
+ */
+export function withIsolationDefaults(pod: PodObject, runtimeClassName: string): PodObject {
   const copy = structuredClone(pod);
   const metadata = (copy.metadata ??= {});
   const spec = (copy.spec ??= {});
+  spec.runtimeClassName ??= runtimeClassName;
   metadata.labels = { ...metadata.labels, [MANAGED_LABEL]: MANAGED_LABEL_VALUE };
   const finalizers = metadata.finalizers ?? [];
   if (!finalizers.includes(CLEANUP_FINALIZER)) metadata.finalizers = [...finalizers, CLEANUP_FINALIZER];
@@ -63,7 +70,14 @@ export function decideMutation(request: AdmissionRequest, settings: AdmissionSet
   if (problem) return { kind: "invalid", message: problem };
   const pod = request.object as PodObject;
   if (!isSelected(pod, settings)) return { kind: "allow", reason: "not-selected" };
-  const operations = fastJsonPatch.compare(pod, withIsolationDefaults(pod)) as JsonPatchOperation[];
+  const runtimeClass = pod.spec?.runtimeClassName;
+  if (typeof runtimeClass === "string" && runtimeClass !== settings.runtimeClassName) {
+    return {
+      kind: "deny",
+      message: `a pod labeled ${settings.triggerLabel.key}=${settings.triggerLabel.value} runs with RuntimeClass ${settings.runtimeClassName}, whose overhead charges its VM to the namespace's quota; it names ${runtimeClass}`,
+    };
+  }
+  const operations = fastJsonPatch.compare(pod, withIsolationDefaults(pod, settings.runtimeClassName)) as JsonPatchOperation[];
   return operations.length === 0 ? { kind: "allow", reason: "already-gated" } : { kind: "patch", operations };
 }
 

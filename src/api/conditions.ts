@@ -3,6 +3,11 @@ export const POD_CONDITIONS = {
   VMLaunched: "maroonedpods.io/VMLaunched",
   NodeRegistered: "maroonedpods.io/NodeRegistered",
   NodeTrusted: "maroonedpods.io/NodeTrusted",
+  /**
+   * The launch phase's count of VMs made for the pod, message `attempt N of M`. It lives in the pod's status,
+   * which the pod's creator cannot write (status is reset at create and needs the pods/status subresource).
+   */
+  VMAttempts: "maroonedpods.io/VMAttempts",
 } as const;
 export type PodConditionType = (typeof POD_CONDITIONS)[keyof typeof POD_CONDITIONS];
 
@@ -10,6 +15,8 @@ export type PodConditionType = (typeof POD_CONDITIONS)[keyof typeof POD_CONDITIO
 export const REASONS = {
   VMCreated: "VMCreated",
   VMSizeExceedsMaximum: "VMSizeExceedsMaximum",
+  VMCostExceedsCharge: "VMCostExceedsCharge",
+  NodeNameInUse: "NodeNameInUse",
   VMFailed: "VMFailed",
   VMDisappeared: "VMDisappeared",
   RegistrationTimedOut: "RegistrationTimedOut",
@@ -25,11 +32,14 @@ export const REASONS = {
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 
-/** Annotations the controller writes on the pod so people can find its VM and node. */
+/**
+ * Annotations the controller writes on the pod so people can find its node: a report, never read back to decide
+ * anything. Every pod annotation under this prefix is the controller's: the admission policies let nobody else set,
+ * change or remove one.
+ */
+export const POD_ANNOTATION_PREFIX = "maroonedpods.io/";
 export const POD_ANNOTATIONS = {
-  vm: "maroonedpods.io/vm",
-  node: "maroonedpods.io/node",
-  attempts: "maroonedpods.io/vm-attempts",
+  node: `${POD_ANNOTATION_PREFIX}node`,
 } as const;
 
 /** Labels on everything the controller creates for a pod (VMI, Secrets, token), to map back and find orphans. */

@@ -25,7 +25,7 @@ describe("resolveConfig: defaults", () => {
     warmPoolSize: 0,
     sizing: {
       base: { cpuMillis: 1_000, memoryBytes: 1024 * Mi },
-      overhead: { cpuMillis: 250, memoryBytes: 256 * Mi },
+      overhead: { cpuMillis: 1_000, memoryBytes: 1024 * Mi },
       max: { cpuMillis: 16_000, memoryBytes: 64 * Gi },
     },
     kernelBoot: undefined,
@@ -60,13 +60,13 @@ describe("resolveConfig: overrides", () => {
     ["warmPoolSize", { warmPoolSize: 2 }, { warmPoolSize: 2 }],
     [
       "baseVMResources (memoryMi only; cpu keeps its default)",
-      { baseVMResources: { memoryMi: 2048 } },
-      { sizing: { base: { cpuMillis: 1_000, memoryBytes: 2 * Gi }, overhead: { cpuMillis: 250, memoryBytes: 256 * Mi }, max: { cpuMillis: 16_000, memoryBytes: 64 * Gi } } },
+      { baseVMResources: { memoryMi: 2048 }, resourceOverhead: { memory: "2Gi" } },
+      { sizing: { base: { cpuMillis: 1_000, memoryBytes: 2 * Gi }, overhead: { cpuMillis: 1_000, memoryBytes: 2 * Gi }, max: { cpuMillis: 16_000, memoryBytes: 64 * Gi } } },
     ],
     [
       "resourceOverhead and maxVMResources",
-      { resourceOverhead: { cpu: "0.5", memory: "512Mi" }, maxVMResources: { cpu: "4", memory: "8Gi" } },
-      { sizing: { base: { cpuMillis: 1_000, memoryBytes: 1 * Gi }, overhead: { cpuMillis: 500, memoryBytes: 512 * Mi }, max: { cpuMillis: 4_000, memoryBytes: 8 * Gi } } },
+      { resourceOverhead: { cpu: "1.5", memory: "1536Mi" }, maxVMResources: { cpu: "4", memory: "8Gi" } },
+      { sizing: { base: { cpuMillis: 1_000, memoryBytes: 1 * Gi }, overhead: { cpuMillis: 1_500, memoryBytes: 1536 * Mi }, max: { cpuMillis: 4_000, memoryBytes: 8 * Gi } } },
     ],
     ["enableKernelBoot with the default paths", { enableKernelBoot: true }, { kernelBoot: { kernelPath: "/boot/vmlinuz", initrdPath: "/boot/initramfs.img", kernelArgs: "console=ttyS0" } }],
     [
@@ -116,6 +116,8 @@ describe("resolveConfig: invalid fields are reported by name", () => {
     [{ maxVMResources: { memory: "huge" } }, "maxVMResources.memory: "],
     [{ baseVMResources: { cpu: "32" } }, "baseVMResources: must not exceed maxVMResources"],
     [{ maxVMResources: { memory: "512Mi" } }, "baseVMResources: must not exceed maxVMResources"],
+    [{ resourceOverhead: { cpu: "250m" } }, "resourceOverhead: must be at least baseVMResources"],
+    [{ baseVMResources: { memoryMi: 2048 } }, "resourceOverhead: must be at least baseVMResources"],
     [{ enableKernelBoot: true, kernelBootConfig: { kernelPath: "", initrdPath: "" } }, "kernelBootConfig: needs kernelPath or initrdPath"],
     [{ apiServerEndpoint: "http://10.0.0.1:6443" }, "apiServerEndpoint: "],
     [{ apiServerEndpoint: "https://10.0.0.1:6443/prefix" }, "apiServerEndpoint: "],

@@ -56,7 +56,9 @@ export const SPEC_DEFAULTS = {
   nodeImage: "quay.io/maroonedpods/node:k3s-v1.35.4",
   warmPoolSize: 0,
   baseVMResources: { cpu: "1", memoryMi: 1024 },
-  resourceOverhead: { cpu: "250m", memory: "256Mi" },
+  // The VM beyond the pod: guest OS, kubelet, runtime. It is the `marooned` RuntimeClass's podFixed overhead too,
+  // so every pod is charged it; it covers the base VM, so no VM costs more than its pod's charge.
+  resourceOverhead: { cpu: "1", memory: "1Gi" },
   maxVMResources: { cpu: "16", memory: "64Gi" },
   enableKernelBoot: false,
   kernelBootConfig: { kernelPath: "/boot/vmlinuz", initrdPath: "/boot/initramfs.img", kernelArgs: "console=ttyS0" },
@@ -136,6 +138,9 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   };
   // An unparsable quantity stands in as 0: comparing with it would blame a field that is fine.
   if (errors.length === errorsBeforeSizing && (sizing.base.cpuMillis > sizing.max.cpuMillis || sizing.base.memoryBytes > sizing.max.memoryBytes)) errors.push("baseVMResources: must not exceed maxVMResources");
+  else if (errors.length === errorsBeforeSizing && (sizing.overhead.cpuMillis < sizing.base.cpuMillis || sizing.overhead.memoryBytes < sizing.base.memoryBytes)) {
+    errors.push("resourceOverhead: must be at least baseVMResources: a pod is charged its requests plus this overhead, and a VM never costs more than its pod's charge");
+  }
   const enableKernelBoot = s.enableKernelBoot ?? SPEC_DEFAULTS.enableKernelBoot;
   if (enableKernelBoot && !kernel.kernelPath && !kernel.initrdPath) errors.push("kernelBootConfig: needs kernelPath or initrdPath when enableKernelBoot is true");
   if (errors.length > 0) return { ok: false, errors };

@@ -1,6 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { effectivePodRequests, sizeVm, type ContainerLike, type PodLike, type Resources, type VmSizingConfig } from "./sizing.ts";
+import { chargedRequests, podRequests, sizeVm, type ContainerLike, type PodLike, type Resources, type VmSizingConfig } from "./sizing.ts";
 
 const Mi = 1024 ** 2;
 const Gi = 1024 ** 3;
@@ -11,7 +11,7 @@ const sidecar = (name: string, requests?: List): ContainerLike => ({ ...containe
 const pod = (spec: PodLike["spec"]): PodLike => ({ spec });
 const res = (cpuMillis: number, memoryBytes: number): Resources => ({ cpuMillis, memoryBytes });
 
-describe("effectivePodRequests", () => {
+describe("chargedRequests", () => {
   it.each<[string, PodLike, Resources]>([
     ["a pod without a spec", {}, res(0, 0)],
     ["containers without requests", pod({ containers: [{ name: "app" }, container("b")] }), res(0, 0)],
@@ -92,12 +92,18 @@ describe("effectivePodRequests", () => {
       res(1000, 0),
     ],
   ])("%s", (_name, input, expected) => {
-    expect(effectivePodRequests(input)).toEqual(expected);
+    expect(chargedRequests(input)).toEqual(expected);
   });
 
   it("accepts a typed V1Pod", () => {
     const typed: V1Pod = { spec: { containers: [{ name: "app", image: "busybox", resources: { requests: { cpu: "250m", memory: "64Mi" } } }] } };
-    expect(effectivePodRequests(typed)).toEqual(res(250, 64 * Mi));
+    expect(chargedRequests(typed)).toEqual(res(250, 64 * Mi));
+  });
+
+  it("is the pod's own requests plus spec.overhead, which podRequests leaves out", () => {
+    const withOverhead = pod({ overhead: { cpu: "1", memory: "1Gi" }, containers: [container("app", { cpu: "250m", memory: "64Mi" })] });
+    expect(podRequests(withOverhead)).toEqual(res(250, 64 * Mi));
+    expect(chargedRequests(withOverhead)).toEqual(res(1250, Gi + 64 * Mi));
   });
 });
 
@@ -122,7 +128,7 @@ describe("bad quantities in the pod", () => {
     ["pod-level requests", pod({ resources: { requests: { memory: "Gi" } } }), 'spec.resources.requests.memory: invalid quantity "Gi"'],
     ["an out-of-range request", pod({ containers: [container("big", { memory: "1Ei" })] }), 'container "big": spec.containers[0].resources.requests.memory: quantity "1Ei" is out of range'],
   ])("throws naming %s", (_name, input, message) => {
-    expect(() => effectivePodRequests(input)).toThrow(message);
+    expect(() => chargedRequests(input)).toThrow(message);
     expect(() => sizeVm(input, config)).toThrow(message);
   });
 });
@@ -132,6 +138,9 @@ const config: VmSizingConfig = {
   overhead: res(500, 512 * Mi),
   max: res(4000, 8 * Gi),
 };
+
+/** A pod as the `marooned` RuntimeClass leaves it: charged an overhead that covers the base VM. */
+const charged = (input: PodLike, overhead: List = { cpu: "1", memory: "1Gi" }): PodLike => ({ spec: { ...input.spec, overhead } });
 
 describe("sizeVm", () => {
   it.each<[string, PodLike, VmSizingConfig, { cpuMillis: number; memoryBytes: number; guestCpus: number }]>([
@@ -156,15 +165,21 @@ describe("sizeVm", () => {
       { cpuMillis: 4000, memoryBytes: 8 * Gi, guestCpus: 4 },
     ],
     [
-      "pod overhead and configured overhead both counted",
-      pod({ overhead: { cpu: "250m", memory: "256Mi" }, containers: [container("app", { cpu: "1", memory: "1Gi" })] }),
+      "spec.overhead is the charge, not part of the VM: the configured overhead is",
+      pod({ overhead: { cpu: "2", memory: "2Gi" }, containers: [container("app", { cpu: "1", memory: "1Gi" })] }),
       config,
-      { cpuMillis: 1750, memoryBytes: 1792 * Mi, guestCpus: 2 },
+      { cpuMillis: 1500, memoryBytes: 1536 * Mi, guestCpus: 2 },
+    ],
+    [
+      "charged exactly what the VM costs",
+      pod({ overhead: { cpu: "500m", memory: "512Mi" }, containers: [container("app", { cpu: "1", memory: "1Gi" })] }),
+      config,
+      { cpuMillis: 1500, memoryBytes: 1536 * Mi, guestCpus: 2 },
     ],
     ["at least one vCPU even with a zero base", {}, { ...config, base: res(0, 0), overhead: res(0, 0) }, { cpuMillis: 0, memoryBytes: 0, guestCpus: 1 }],
     ["a fractional CPU rounds the vCPUs up", pod({ containers: [container("app", { cpu: "1n" })] }), { ...config, base: res(0, 0), overhead: res(0, 0) }, { cpuMillis: 1, memoryBytes: 0, guestCpus: 1 }],
   ])("%s", (_name, input, sizing, expected) => {
-    expect(sizeVm(input, sizing)).toEqual({ ok: true, ...expected });
+    expect(sizeVm(input.spec?.overhead ? input : charged(input), sizing)).toEqual({ ok: true, ...expected });
   });
 
   it.each<[string, PodLike, VmSizingConfig, string]>([
@@ -200,6 +215,23 @@ describe("sizeVm", () => {
     ],
     ["a base above the maximum (a config error)", {}, { ...config, base: res(8000, Gi) }, "the base VM CPU 8 is above the maximum 4 by 4"],
   ])("%s", (_name, input, sizing, reason) => {
-    expect(sizeVm(input, sizing)).toEqual({ ok: false, reason });
+    expect(sizeVm(charged(input), sizing)).toEqual({ ok: false, problem: "exceedsMaximum", reason });
+  });
+
+  it.each<[string, PodLike, string]>([
+    [
+      "a pod with no overhead at all (no RuntimeClass)",
+      pod({ containers: [container("app", { cpu: "100m", memory: "64Mi" })] }),
+      "its VM needs 1 CPU but the pod is charged 100m (requests + spec.overhead); its VM needs 1Gi memory but the pod is charged 64Mi (requests + spec.overhead)",
+    ],
+    [
+      "an overhead below the configured one",
+      charged(pod({ containers: [container("app", { cpu: "2", memory: "2Gi" })] }), { cpu: "500m", memory: "256Mi" }),
+      "its VM needs 2560Mi memory but the pod is charged 2304Mi (requests + spec.overhead)",
+    ],
+  ])("refuses a VM that costs more than the pod is charged: %s", (_name, input, reason) => {
+    const result = sizeVm(input, config);
+    expect(result).toMatchObject({ ok: false, problem: "exceedsCharge" });
+    expect(result.ok ? "" : result.reason).toContain(reason);
   });
 });

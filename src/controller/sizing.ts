@@ -20,7 +20,7 @@ export interface VmSizingConfig {
 
 export type VmSize =
   | { ok: true; cpuMillis: number; memoryBytes: number; /** whole vCPUs, ceil(cpuMillis / 1000), at least 1 */ guestCpus: number }
-  | { ok: false; /** what exceeded the maximum and by how much */ reason: string };
+  | { ok: false; readonly problem: "exceedsMaximum" | "exceedsCharge"; /** what exceeded what, and by how much */ reason: string };
 
 type ResourceList = Readonly<Record<string, string | number | undefined>>;
 
@@ -131,11 +131,18 @@ function withPodLevelRequests(pod: PodLike, aggregate: Resources): Resources {
   return { cpuMillis: pick("cpu", "cpuMillis"), memoryBytes: pick("memory", "memoryBytes") };
 }
 
-/** The pod's CPU and memory requests as the scheduler sees them, including the RuntimeClass overhead. */
-export function effectivePodRequests(pod: PodLike): Resources {
-  const requests = withPodLevelRequests(pod, aggregateContainerRequests(pod));
+/** The pod's own CPU and memory requests (containers, sidecars, pod-level resources), without any overhead. */
+export function podRequests(pod: PodLike): Resources {
+  return withPodLevelRequests(pod, aggregateContainerRequests(pod));
+}
+
+/**
+ * What the pod is charged: its requests plus `spec.overhead`, which the `marooned` RuntimeClass fills in. This is
+ * what the scheduler and a namespace's ResourceQuota count, so the VM must never cost more.
+ */
+export function chargedRequests(pod: PodLike): Resources {
   const overhead = pod.spec?.overhead;
-  return add(requests, { cpuMillis: quantityIn(overhead, "cpu", "spec.overhead") ?? 0, memoryBytes: quantityIn(overhead, "memory", "spec.overhead") ?? 0 });
+  return add(podRequests(pod), { cpuMillis: quantityIn(overhead, "cpu", "spec.overhead") ?? 0, memoryBytes: quantityIn(overhead, "memory", "spec.overhead") ?? 0 });
 }
 
 /** One line per dimension above the maximum: what pushed it there and by how much. */
@@ -149,11 +156,26 @@ function overMaximum(requested: Resources, config: VmSizingConfig, size: Resourc
   });
 }
 
-/** The VM for the pod: its requests plus the configured overhead, at least `base`, at most `max`. */
+/** One line per dimension where the VM would cost more than the pod is charged. */
+function overCharge(charged: Resources, size: Resources): string[] {
+  return DIMENSIONS.filter((d) => size[d.key] > charged[d.key]).map(
+    ({ key, label, format }) => `its VM needs ${format(size[key])} ${label} but the pod is charged ${format(charged[key])} (requests + spec.overhead)`,
+  );
+}
+
+/**
+ * The VM for the pod: its requests plus the configured overhead, at least `base`, at most `max`, and never more
+ * than the pod is charged, so a namespace's quota always covers its VMs.
+ */
 export function sizeVm(pod: PodLike, config: VmSizingConfig): VmSize {
-  const requested = effectivePodRequests(pod);
+  const requested = podRequests(pod);
   const size = max(add(requested, config.overhead), config.base);
-  const problems = overMaximum(requested, config, size);
-  if (problems.length > 0) return { ok: false, reason: problems.join("; ") };
+  const tooBig = overMaximum(requested, config, size);
+  if (tooBig.length > 0) return { ok: false, problem: "exceedsMaximum", reason: tooBig.join("; ") };
+  const uncharged = overCharge(chargedRequests(pod), size);
+  if (uncharged.length > 0) {
+    const fix = "give it the RuntimeClass whose overhead is the VM overhead (resourceOverhead), as the webhook does for every pod it selects";
+    return { ok: false, problem: "exceedsCharge", reason: `${uncharged.join("; ")}: ${fix}` };
+  }
   return { ok: true, ...size, guestCpus: Math.max(1, Math.ceil(size.cpuMillis / 1000)) };
 }
