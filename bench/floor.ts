@@ -5,7 +5,7 @@ import { TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { joinInfoFor, mintToken, renderCloudConfig, tokenSecret, userDataSecret, virtualMachineInstance, vmNameFor, type PodIdentity } from "../src/controller/artifacts.ts";
 import type { ControllerConfig } from "../src/controller/config.ts";
 import { sizeVm } from "../src/controller/sizing.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { URGENT_ONLY_WORKERS } from "../src/controller/runtime.ts";
 import { releasePatch } from "../src/controller/ungate.ts";
 import { createLimiter } from "./limit.ts";

@@ -30,7 +30,7 @@ import { freeLoopbackPort } from "../src/devcluster/ports.ts";
 import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
 import { shareConnections } from "../src/kube/connections.ts";
 import { caCertHashFor } from "../src/joininfo/ca-hash.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { MUTATE_PODS_PATH } from "../webhook/handler.ts";
 import { withIsolationDefaults, type PodObject } from "../webhook/mutation.ts";

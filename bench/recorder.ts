@@ -5,7 +5,7 @@ import { OWNED_LABELS } from "../src/api/conditions.ts";
 import { NODE_POD_UID_LABEL } from "../src/api/names.ts";
 import { isGated, isNodeReady } from "../src/controller/observed.ts";
 import { createListWatchCache, type CacheHandlers } from "../src/kube/list-watch-cache.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { markFirst, type PodTimeline, type Step } from "./phases.ts";
 
 /** Told when a pod's node registers and when it is Ready (the floor acts on these, as a controller would). */

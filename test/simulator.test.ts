@@ -3,7 +3,8 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@k
 import { describe, expect, it } from "vitest";
 import { renderCloudConfig } from "../src/controller/artifacts.ts";
 import { apiMessageOf, statusCodeOf } from "../src/kube/errors.ts";
-import { INJECT_FAILURE_ANNOTATION, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/simulator/constants.ts";
+import { INJECT_FAILURE_ANNOTATION } from "../src/simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import {
   adminKubeConfig,

@@ -78,7 +78,8 @@ describe("podMutationHandler", () => {
   it("denies a labeled pod that names another RuntimeClass, with a reason", async () => {
     const object = { metadata: { labels: { [MAROON_LABEL]: "true" } }, spec: { runtimeClassName: "kata", containers: [] } };
     const review = await answer(request({ object }));
-    expect(review.response).toMatchObject({ uid: UID, allowed: false, status: { code: 403, message: expect.stringContaining("it names kata") } });
+    expect(review.response).toMatchObject({ uid: UID, allowed: false, status: { code: 403 } });
+    expect(review.response.status?.message).toContain("it names kata");
   });
 
   it.each<[string, Partial<AdmissionRequest>, string]>([

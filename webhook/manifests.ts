@@ -1,3 +1,4 @@
+import { POD_ANNOTATION_PREFIX } from "../src/api/conditions.ts";
 import { CLEANUP_FINALIZER, dedicatedTaintKey, MANAGED_LABEL, MANAGED_LABEL_VALUE, SCHEDULING_GATE } from "../src/api/names.ts";
 import { MUTATE_PODS_PATH } from "./handler.ts";
 import { controllerUsername, validateAdmissionSettings, type AdmissionSettings } from "./settings.ts";
@@ -7,6 +8,7 @@ export const POLICY_NAMES = {
   requireGate: "maroonedpods-require-gate",
   controllerOnlyScheduling: "maroonedpods-controller-only-scheduling",
   dedicatedToleration: "maroonedpods-dedicated-toleration",
+  reservedMetadata: "maroonedpods-reserved-metadata",
   markedNodeName: "maroonedpods-marooned-node-name",
 } as const;
 const WEBHOOK_TIMEOUT_SECONDS = 5;
@@ -36,6 +38,13 @@ const managedExpression = (pod: string): string =>
   `has(${pod}.metadata.labels) && ${cel(MANAGED_LABEL)} in ${pod}.metadata.labels && ${pod}.metadata.labels[${cel(MANAGED_LABEL)}] == ${cel(MANAGED_LABEL_VALUE)}`;
 const gatedExpression = (pod: string): string => `has(${pod}.spec.schedulingGates) && ${pod}.spec.schedulingGates.exists(g, g.name == ${cel(SCHEDULING_GATE)})`;
 const fieldOr = (pod: string, field: string, empty: string): string => `(has(${pod}.spec.${field}) ? ${pod}.spec.${field} : ${empty})`;
+/** The label's value as a list of at most one: absent and empty stay apart, and two lists compare with ==. */
+const labelAsList = (pod: string, key: string): string =>
+  `(has(${pod}.metadata.labels) && ${cel(key)} in ${pod}.metadata.labels ? [${pod}.metadata.labels[${cel(key)}]] : [])`;
+const hasCleanupFinalizer = (pod: string): string => `(has(${pod}.metadata.finalizers) && ${cel(CLEANUP_FINALIZER)} in ${pod}.metadata.finalizers)`;
+/** The controller's annotations as `key=value` entries; map order is not defined, so compare them as sets. */
+const controllerAnnotations = (pod: string): string =>
+  `(has(${pod}.metadata.annotations) ? ${pod}.metadata.annotations.filter(k, k.startsWith(${cel(POD_ANNOTATION_PREFIX)})).map(k, k + "=" + ${pod}.metadata.annotations[k]) : [])`;
 
 function exemptNamespaceSelector(settings: AdmissionSettings) {
   return { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...settings.exemptNamespaces] }] };
@@ -93,7 +102,7 @@ function policy(name: string, spec: Record<string, unknown>): Record<string, unk
   ];
 }
 
-/** The four policies that guard isolation inside the API server, each with its binding. */
+/** The five policies that guard isolation inside the API server, each with its binding. */
 export function validatingAdmissionPolicies(settings: AdmissionSettings): Record<string, unknown>[] {
   assertValid(settings);
   const controller = cel(controllerUsername(settings));
@@ -119,7 +128,6 @@ export function validatingAdmissionPolicies(settings: AdmissionSettings): Record
       ],
       validations: [
         { expression: gatedExpression("object"), message: `only the MaroonedPods controller may remove the scheduling gate ${SCHEDULING_GATE}`, reason: "Forbidden" },
-        { expression: managedExpression("object"), message: `only the MaroonedPods controller may remove the label ${MANAGED_LABEL} from a gated pod`, reason: "Forbidden" },
         ...(["nodeSelector", "affinity", "tolerations"] as const).map((field) => ({
           expression: `${fieldOr("object", field, field === "tolerations" ? "[]" : "{}")} == ${fieldOr("oldObject", field, field === "tolerations" ? "[]" : "{}")}`,
           message: `only the MaroonedPods controller may change spec.${field} of a pod waiting for its VM`,
@@ -143,6 +151,45 @@ export function validatingAdmissionPolicies(settings: AdmissionSettings): Record
             `has(t.value) && t.value == object.metadata.uid && (!has(t.operator) || t.operator == "Equal") && ` +
             `(${isController} || t in variables.oldTolerations)))`,
           message: `only the MaroonedPods controller may give a pod a toleration for ${dedicatedTaintKey(settings.taintKeyPrefix)}, and no pod may tolerate every taint`,
+          reason: "Forbidden",
+        },
+      ],
+    }),
+    ...policy(POLICY_NAMES.reservedMetadata, {
+      // What marks a pod as selected and managed, and the controller's records on it: set at create only by the
+      // webhook on a pod it selects, and afterwards changed by nobody but the controller.
+      matchConstraints: constraints(["CREATE", "UPDATE"], exemptNamespaceSelector(settings)),
+      matchConditions: [{ name: "not-the-controller", expression: `!(${isController})` }],
+      variables: [
+        { name: "annotations", expression: controllerAnnotations("object") },
+        { name: "oldAnnotations", expression: controllerAnnotations("oldObject") },
+      ],
+      validations: [
+        {
+          expression: `request.operation != "CREATE" || variables.annotations.size() == 0`,
+          message: `annotations under ${POD_ANNOTATION_PREFIX} are the MaroonedPods controller's records: no pod may be created with one`,
+          reason: "Forbidden",
+        },
+        {
+          expression: `request.operation != "CREATE" || (${selectedPodExpression(settings)}) || (${labelAsList("object", MANAGED_LABEL)}.size() == 0 && !${hasCleanupFinalizer("object")})`,
+          message: `the label ${MANAGED_LABEL} and the finalizer ${CLEANUP_FINALIZER} are set by the MaroonedPods webhook, on pods it selects only`,
+          reason: "Forbidden",
+        },
+        ...[settings.triggerLabel.key, MANAGED_LABEL].map((key) => ({
+          expression: `request.operation != "UPDATE" || ${labelAsList("object", key)} == ${labelAsList("oldObject", key)}`,
+          message: `the label ${key} cannot be added, changed or removed after the pod is created`,
+          reason: "Forbidden",
+        })),
+        {
+          expression: `request.operation != "UPDATE" || ${hasCleanupFinalizer("object")} == ${hasCleanupFinalizer("oldObject")}`,
+          message: `only the MaroonedPods controller may add or remove the finalizer ${CLEANUP_FINALIZER}`,
+          reason: "Forbidden",
+        },
+        {
+          expression:
+            `request.operation != "UPDATE" || (variables.annotations.size() == variables.oldAnnotations.size() && ` +
+            `variables.annotations.all(a, a in variables.oldAnnotations))`,
+          message: `only the MaroonedPods controller may add, change or remove annotations under ${POD_ANNOTATION_PREFIX}`,
           reason: "Forbidden",
         },
       ],

@@ -12,7 +12,7 @@ import { MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE } from "../api/names.
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, resolveConfig, type MaroonedPodsConfigSpec } from "../controller/config.ts";
 import { apiMessageOf, statusCodeOf } from "../kube/errors.ts";
 import { kubeConfigFor } from "../kube/kubeconfig.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { MUTATING_WEBHOOK_CONFIGURATION_NAME } from "../../webhook/manifests.ts";
 
 export interface CheckResult {

@@ -1,5 +1,5 @@
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
-import { POD_ANNOTATIONS, POD_CONDITIONS } from "../api/conditions.ts";
+import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS } from "../api/conditions.ts";
 
 export interface StatusRow {
   readonly pod: string;
@@ -28,8 +28,14 @@ function phaseOf(pod: V1Pod): string {
   return pod.status?.phase ?? "Unknown";
 }
 
-/** One row per managed pod, oldest first; the last event is the newest that names the pod. */
-export function statusRows(pods: readonly V1Pod[], events: readonly CoreV1Event[]): StatusRow[] {
+/** What the table reads of a VMI: its name and the pod UID its owner label names. */
+export interface VmiMeta {
+  readonly metadata?: { readonly name?: string; readonly labels?: Readonly<Record<string, string>> };
+}
+
+/** One row per managed pod, oldest first; its VM is the VMI labeled with its UID; the last event is the newest that names the pod. */
+export function statusRows(pods: readonly V1Pod[], events: readonly CoreV1Event[], vmis: readonly VmiMeta[]): StatusRow[] {
+  const vmByUid = new Map(vmis.map((vmi) => [vmi.metadata?.labels?.[OWNED_LABELS.podUid] ?? "", vmi.metadata?.name ?? "-"]));
   const newest = new Map<string, CoreV1Event>();
   const when = (e: CoreV1Event) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? 0).getTime();
   for (const event of events) {
@@ -44,7 +50,7 @@ export function statusRows(pods: readonly V1Pod[], events: readonly CoreV1Event[
       const event = newest.get(pod.metadata?.uid ?? "");
       return {
         pod: `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`,
-        vm: pod.metadata?.annotations?.[POD_ANNOTATIONS.vm] ?? "-",
+        vm: vmByUid.get(pod.metadata?.uid ?? "") ?? "-",
         node: pod.spec?.nodeName ?? pod.metadata?.annotations?.[POD_ANNOTATIONS.node] ?? "-",
         phase: phaseOf(pod),
         vmCreated: seconds(created, conditionTime(pod, POD_CONDITIONS.VMLaunched)),

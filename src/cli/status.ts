@@ -19,9 +19,11 @@ export const statusCommand: Command = {
     else podName = target;
     if (podName !== undefined && namespace === undefined) throw new UsageError("status: name the pod as NAMESPACE/POD, or add --namespace");
     // Loaded on use, like dev: other commands need not pay for the client.
-    const [{ KubeConfig, CoreV1Api }, { MANAGED_LABEL, MANAGED_LABEL_VALUE }, { renderStatusTable, statusRows }] = await Promise.all([
+    const [{ KubeConfig, CoreV1Api, CustomObjectsApi }, { MANAGED_LABEL, MANAGED_LABEL_VALUE }, { MANAGED_BY, OWNED_LABELS }, { VMI_GROUP, VMI_PLURAL, VMI_VERSION }, { renderStatusTable, statusRows }] = await Promise.all([
       import("@kubernetes/client-node"),
       import("../api/names.ts"),
+      import("../api/conditions.ts"),
+      import("../kubevirt/api.ts"),
       import("./status-table.ts"),
     ]);
     const kubeConfig = new KubeConfig();
@@ -36,7 +38,11 @@ export const statusCommand: Command = {
     const events = namespace === undefined
       ? await core.listEventForAllNamespaces({ fieldSelector: "involvedObject.kind=Pod" })
       : await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Pod${podName === undefined ? "" : `,involvedObject.name=${podName}`}` });
-    process.stdout.write(renderStatusTable(statusRows(pods.items, events.items)));
+    // The controller's VMIs name their pod by UID: the VM column comes from them, never from the pod.
+    const vmis = (await kubeConfig.makeApiClient(CustomObjectsApi).listClusterCustomObject({
+      group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, labelSelector: `${OWNED_LABELS.component}=${MANAGED_BY}`,
+    })) as { items?: { metadata?: { name?: string; labels?: Record<string, string> } }[] };
+    process.stdout.write(renderStatusTable(statusRows(pods.items, events.items, vmis.items ?? [])));
     return 0;
   },
 };

@@ -5,7 +5,7 @@ import { MANAGED_BY, OWNED_LABELS, POD_NAME_ANNOTATION } from "../api/conditions
 import { dedicatedTaintKey, NODE_POD_UID_LABEL, NODE_VM_LABEL } from "../api/names.ts";
 import { JOIN_INFO_PATH, JOIN_INFO_VERSION, type JoinInfo } from "../joininfo/join-info.ts";
 import { formatCpuMillis, formatMemoryBytes } from "../kube/quantity.ts";
-import { VMI_GROUP, VMI_VERSION } from "../simulator/constants.ts";
+import { VMI_GROUP, VMI_VERSION } from "../kubevirt/api.ts";
 import type { ControllerConfig } from "./config.ts";
 
 /** What the launch phase builds everything from. */
@@ -23,7 +23,7 @@ export interface BootstrapToken {
 export const USER_DATA_SECRET_KEY = "userdata";
 
 /** VM name = node name: the pod UID is unique across namespaces and keeps it a DNS label. */
-export const vmNameFor = (config: ControllerConfig, podUid: string): string => `${config.nodeNamePrefix}${podUid.toLowerCase()}`;
+export const vmNameFor = (config: Pick<ControllerConfig, "nodeNamePrefix">, podUid: string): string => `${config.nodeNamePrefix}${podUid.toLowerCase()}`;
 export const userDataSecretNameFor = (vmName: string): string => `${vmName}-cloud-init`;
 export const tokenSecretNameFor = (tokenId: string): string => `bootstrap-token-${tokenId}`;
 export const tokenString = (token: BootstrapToken): string => `${token.id}.${token.secret}`;

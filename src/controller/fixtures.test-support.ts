@@ -5,10 +5,11 @@
  */
 import type { V1Node, V1NodeCondition, V1Pod, V1PodCondition, V1Secret, V1Taint } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
-import { MANAGED_BY, OWNED_LABELS, POD_ANNOTATIONS, POD_NAME_ANNOTATION, type PodConditionType, type Reason } from "../api/conditions.ts";
+import { MANAGED_BY, OWNED_LABELS, POD_CONDITIONS, POD_NAME_ANNOTATION, REASONS, type PodConditionType, type Reason } from "../api/conditions.ts";
 import {
   CLEANUP_FINALIZER,
   dedicatedTaintKey,
+  DEFAULT_RUNTIME_CLASS,
   MANAGED_LABEL,
   MANAGED_LABEL_VALUE,
   NODE_POD_UID_LABEL,
@@ -19,8 +20,8 @@ import {
 import { parse } from "yaml";
 import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfoResult } from "../joininfo/join-info.ts";
 import { USER_DATA_SECRET_KEY, userDataSecretNameFor, vmNameFor } from "./artifacts.ts";
-import { resolveConfig, type ControllerConfig } from "./config.ts";
-import type { Action, Observed, PhaseResult } from "./observed.ts";
+import { resolveConfig, SPEC_DEFAULTS, type ControllerConfig } from "./config.ts";
+import { attemptsMessage, type Action, type Observed, type PhaseResult } from "./observed.ts";
 
 /** The fake clock: every Observed built here sees this `now`. */
 export const NOW = Date.parse("2025-06-01T12:00:00.000Z");
@@ -57,17 +58,22 @@ export interface PodOptions {
   readonly finalizer?: boolean;
   readonly phase?: string;
   readonly deleting?: boolean;
-  /** The vm-attempts annotation; absent when undefined. */
+  /** The VMAttempts condition's count; no condition when undefined. */
   readonly attempts?: number;
   readonly annotations?: Readonly<Record<string, string>>;
   readonly conditions?: readonly V1PodCondition[];
   readonly requests?: Readonly<Record<string, string>>;
 }
 
-/** A managed pod as the webhook leaves it: gate, finalizer, managed label; Pending. */
+/**
+ * A managed pod as admission leaves it: gate, finalizer, managed label, the RuntimeClass with its overhead
+ * (the default resourceOverhead); Pending.
+ */
 export function makePod(options: PodOptions = {}): V1Pod {
   const annotations: Record<string, string> = { ...options.annotations };
-  if (options.attempts !== undefined) annotations[POD_ANNOTATIONS.attempts] = String(options.attempts);
+  const attempts = options.attempts === undefined
+    ? []
+    : [podCondition(POD_CONDITIONS.VMAttempts, "True", REASONS.VMCreated, { message: attemptsMessage(options.attempts, defaultConfig().maxAttempts) })];
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -83,8 +89,10 @@ export function makePod(options: PodOptions = {}): V1Pod {
     spec: {
       containers: [{ name: "app", image: "nginx:1.27", resources: { requests: { cpu: "500m", memory: "512Mi", ...options.requests } } }],
       schedulingGates: options.gated === false ? [] : [{ name: SCHEDULING_GATE }],
+      runtimeClassName: DEFAULT_RUNTIME_CLASS,
+      overhead: { ...SPEC_DEFAULTS.resourceOverhead },
     },
-    status: { phase: options.phase ?? "Pending", conditions: [...(options.conditions ?? [])] },
+    status: { phase: options.phase ?? "Pending", conditions: [...attempts, ...(options.conditions ?? [])] },
   };
 }
 

@@ -1,6 +1,6 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../api/conditions.ts";
+import { OWNED_LABELS, POD_CONDITIONS, REASONS } from "../api/conditions.ts";
 import { KUBEADM_NODE_BOOTSTRAP_GROUP, NODE_POD_UID_LABEL, NODE_VM_LABEL } from "../api/names.ts";
 import { JOIN_INFO_PATH, type JoinInfo } from "../joininfo/join-info.ts";
 import { USER_DATA_SECRET_KEY } from "./artifacts.ts";
@@ -65,7 +65,7 @@ describe("decideLaunch: first launch", () => {
 
   it("creates the token Secret, the user data, the VMI, then records the launch", () => {
     expect(result?.requeueAfterMs).toBeUndefined();
-    expect(kindsOf(result)).toEqual(["createSecret", "createSecret", "createVmi", "annotatePod", "setCondition", "setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["createSecret", "createSecret", "createVmi", "setCondition", "setCondition", "setCondition", "event"]);
   });
 
   it("mints the token into a bootstrap token Secret in kube-system, labeled with the pod UID", () => {
@@ -119,11 +119,12 @@ describe("decideLaunch: first launch", () => {
     expect(vmi).not.toContain(COUNTING_TOKEN.secret);
   });
 
-  it("annotates the pod with its VM and attempt 1, sets VMLaunched True and NodeRegistered False, and records a Normal event", () => {
+  it("records VMLaunched True, attempt 1 and NodeRegistered False in the pod's status, writes no annotation, and records a Normal event", () => {
     const message = `VM ${DEFAULT_VM_NAME} created (attempt 1 of 3)`;
-    expect(actionsOf(result, "annotatePod")).toEqual([{ kind: "annotatePod", annotations: { [POD_ANNOTATIONS.vm]: DEFAULT_VM_NAME, [POD_ANNOTATIONS.attempts]: "1" } }]);
+    expect(actionsOf(result, "annotatePod")).toEqual([]);
     expect(actionsOf(result, "setCondition")).toEqual([
       { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message } },
+      { kind: "setCondition", condition: { type: POD_CONDITIONS.VMAttempts, status: "True", reason: REASONS.VMCreated, message: "attempt 1 of 3" } },
       {
         kind: "setCondition",
         condition: { type: POD_CONDITIONS.NodeRegistered, status: "False", reason: REASONS.WaitingForNode, message: `waiting for node ${DEFAULT_VM_NAME} to register` },
@@ -141,9 +142,9 @@ describe("decideLaunch: first launch", () => {
 
 describe("decideLaunch: VM sizing and kernel boot", () => {
   it.each([
-    ["a small pod gets the base VM", {}, { cpu: "1", memory: "1Gi", cores: 1 }],
-    ["requests plus overhead", { cpu: "2", memory: "3Gi" }, { cpu: "2250m", memory: "3328Mi", cores: 3 }],
-    ["memory above the base, CPU below", { cpu: "100m", memory: "2Gi" }, { cpu: "1", memory: "2304Mi", cores: 1 }],
+    ["the fixture's requests plus the overhead", {}, { cpu: "1500m", memory: "1536Mi", cores: 2 }],
+    ["whole CPUs plus the overhead", { cpu: "2", memory: "3Gi" }, { cpu: "3", memory: "4Gi", cores: 3 }],
+    ["a fraction of a CPU rounds the vCPUs up", { cpu: "100m", memory: "2Gi" }, { cpu: "1100m", memory: "3Gi", cores: 2 }],
   ])("%s", (_, requests, expected) => {
     const o = makeObserved({ pod: makePod({ requests }) });
     const vmi = actionsOf(launch(o), "createVmi")[0]?.vmi;
@@ -169,7 +170,7 @@ describe("decideLaunch: an existing token", () => {
 
   it("is reused, and the missing user data is rendered with it", () => {
     const result = decideLaunch(makeObserved({ tokens: [token] }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["createSecret", "createVmi", "annotatePod", "setCondition", "setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["createSecret", "createVmi", "setCondition", "setCondition", "setCondition", "event"]);
     const userData = actionsOf(result, "createSecret")[0]?.secret;
     expect(userData?.metadata?.namespace).toBe("maroonedpods-vms");
     expect(joinInfoIn(userData).token).toBe("xyz789.fedcba9876543210");
@@ -177,7 +178,7 @@ describe("decideLaunch: an existing token", () => {
 
   it("is reused, and present user data is left alone", () => {
     const result = decideLaunch(makeObserved({ tokens: [token], userDataSecret: makeUserDataSecret() }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["createVmi", "annotatePod", "setCondition", "setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["createVmi", "setCondition", "setCondition", "setCondition", "event"]);
   });
 
   it("skips a token Secret without token data", () => {
@@ -220,8 +221,8 @@ describe("decideLaunch: a pod refused for its size", () => {
 
 describe("decideLaunch: a pod too big for the maximum VM", () => {
   it.each([
-    ["CPU", { cpu: "16" }, /pod requests 16 CPU \+ 250m overhead = 16250m, above the maximum 16 by 250m/],
-    ["memory", { memory: "64Gi" }, /pod requests 64Gi memory \+ 256Mi overhead = 65792Mi, above the maximum 64Gi by 256Mi/],
+    ["CPU", { cpu: "16" }, /pod requests 16 CPU \+ 1 overhead = 17, above the maximum 16 by 1/],
+    ["memory", { memory: "64Gi" }, /pod requests 64Gi memory \+ 1Gi overhead = 65Gi, above the maximum 64Gi by 1Gi/],
   ])("%s: VMSizeExceedsMaximum and a Warning, nothing created", (_, requests, message) => {
     const result = decideLaunch(makeObserved({ pod: makePod({ requests }) }), noRandomBytes);
     expect(kindsOf(result)).toEqual(["setCondition", "event"]);
@@ -251,7 +252,7 @@ describe("decideLaunch: retries", () => {
   ])("after %i attempts and %ims, launches attempt %s", (attempts, sinceMsAgo, next) => {
     const result = launch(makeObserved({ pod: retrying(attempts, sinceMsAgo) }));
     expect(actionsOf(result, "createVmi")).toHaveLength(1);
-    expect(actionsOf(result, "annotatePod")[0]?.annotations[POD_ANNOTATIONS.attempts]).toBe(next);
+    expect(actionsOf(result, "setCondition").find((a) => a.condition.type === POD_CONDITIONS.VMAttempts)?.condition.message).toBe(`attempt ${next} of 3`);
     expect(actionsOf(result, "setCondition")[0]?.condition.message).toBe(`VM ${DEFAULT_VM_NAME} created (attempt ${next} of 3)`);
   });
 
@@ -260,34 +261,82 @@ describe("decideLaunch: retries", () => {
     expect(result).toEqual({ actions: [{ kind: "deleteNode", name: DEFAULT_VM_NAME }] });
   });
 
-  it("leaves a node with the name alone on the first attempt (registration will not trust it)", () => {
-    const result = launch(makeObserved({ node: makeNode() }));
-    expect(actionsOf(result, "deleteNode")).toEqual([]);
-    expect(actionsOf(result, "createVmi")).toHaveLength(1);
-  });
-
   it("measures the backoff with the injected clock", () => {
     const o = makeObserved({ pod: retrying(1, 0) });
     expect(decideLaunch({ ...o, now: NOW + 999 }, noRandomBytes)).toEqual({ actions: [], requeueAfterMs: 1 });
     expect(actionsOf(decideLaunch({ ...o, now: NOW + 1_000 }, countingBytes()), "createVmi")).toHaveLength(1);
   });
+
+  it("caps the backoff, so a large count cannot overflow the timer", () => {
+    expect(decideLaunch(makeObserved({ pod: retrying(999_999, 0), config: defaultConfig({ maxAttempts: 1_000_000 }) }), noRandomBytes)).toEqual({ actions: [], requeueAfterMs: 5 * 60_000 });
+  });
+});
+
+describe("decideLaunch: names out of the tenant's reach", () => {
+  it("derives the VM name and the attempt from the UID and the pod's status only, whatever its annotations say", () => {
+    const pod = makePod({ annotations: { "maroonedpods.io/vm": "worker-1", "maroonedpods.io/vm-attempts": "99999999999" } });
+    const result = launch(makeObserved({ pod }));
+    expect(actionsOf(result, "createVmi")[0]?.vmi.metadata?.name).toBe(DEFAULT_VM_NAME);
+    expect(actionsOf(result, "setCondition").find((a) => a.condition.type === POD_CONDITIONS.VMAttempts)?.condition.message).toBe("attempt 1 of 3");
+  });
+
+  it.each<[string, Partial<Parameters<typeof makeNode>[0]>]>([
+    ["a shared worker's node under the name", { podUidLabel: null }],
+    ["a node claiming another pod's UID", { podUidLabel: "0a1b2c3d-4e5f-4a6b-8c7d-000000000000" }],
+  ])("mints no token and makes no VM when the name is taken by %s", (_, nodeOptions) => {
+    const result = decideLaunch(makeObserved({ node: makeNode(nodeOptions) }), noRandomBytes);
+    expect(kindsOf(result)).toEqual(["setCondition", "event"]);
+    expect(actionsOf(result, "setCondition")[0]?.condition).toMatchObject({ type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.NodeNameInUse });
+    expect(result?.requeueAfterMs).toBeGreaterThan(0);
+  });
+
+  it("removes a node its own VM left under the name before a first recorded attempt", () => {
+    expect(decideLaunch(makeObserved({ node: makeNode() }), noRandomBytes)).toEqual({ actions: [{ kind: "deleteNode", name: DEFAULT_VM_NAME }] });
+  });
+
+  it.each<[string, string]>([
+    ["a UID that is not a UUID", "worker-1"],
+    ["an upper-case UID whose name would differ", "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"],
+  ])("mints no token for %s", (_, uid) => {
+    const result = decideLaunch(makeObserved({ pod: makePod({ uid }) }), noRandomBytes);
+    expect(actionsOf(result, "setCondition")[0]?.condition).toMatchObject({ status: "False", reason: REASONS.NodeNameInUse });
+    expect(actionsOf(result, "createSecret")).toEqual([]);
+  });
+});
+
+describe("decideLaunch: a VM never costs more than the pod is charged", () => {
+  it("refuses a pod without the RuntimeClass overhead: VMCostExceedsCharge and a Warning, nothing created", () => {
+    const pod = makePod();
+    delete pod.spec?.overhead;
+    const result = decideLaunch(makeObserved({ pod }), noRandomBytes);
+    expect(kindsOf(result)).toEqual(["setCondition", "event"]);
+    expect(actionsOf(result, "setCondition")[0]?.condition).toMatchObject({ type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.VMCostExceedsCharge });
+    expect(actionsOf(result, "event")[0]).toMatchObject({ type: "Warning", reason: REASONS.VMCostExceedsCharge });
+  });
+
+  it("sizes the VM to exactly the charge with the defaults", () => {
+    const vmi = actionsOf(launch(makeObserved()), "createVmi")[0]?.vmi;
+    // requests 500m / 512Mi plus the RuntimeClass overhead 1 / 1Gi, which the pod was charged.
+    expect(vmi?.spec.domain.resources?.requests).toEqual({ cpu: "1500m", memory: "1536Mi" });
+  });
+
 });
 
 describe("decideLaunch: a launch whose bookkeeping was lost", () => {
   it("records a VMI that exists without a VMLaunched condition, so liveness can time it out", () => {
     const result = decideLaunch(makeObserved({ vmi: makeVmi({ phase: "Scheduling" }) }), noRandomBytes);
     expect(result?.actions).toEqual([
-      { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.vm]: DEFAULT_VM_NAME, [POD_ANNOTATIONS.attempts]: "1" } },
       {
         kind: "setCondition",
         condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message: `VM ${DEFAULT_VM_NAME} created (attempt 1 of 3)` },
       },
+      { kind: "setCondition", condition: { type: POD_CONDITIONS.VMAttempts, status: "True", reason: REASONS.VMCreated, message: "attempt 1 of 3" } },
     ]);
   });
 
-  it("keeps an attempts annotation that was written", () => {
-    const result = decideLaunch(makeObserved({ pod: makePod({ attempts: 1 }), vmi: makeVmi() }), noRandomBytes);
-    expect(actionsOf(result, "annotatePod")[0]?.annotations[POD_ANNOTATIONS.attempts]).toBe("1");
+  it("keeps an attempt count that was recorded", () => {
+    const result = decideLaunch(makeObserved({ pod: makePod({ attempts: 2 }), vmi: makeVmi() }), noRandomBytes);
+    expect(actionsOf(result, "setCondition").find((a) => a.condition.type === POD_CONDITIONS.VMAttempts)?.condition.message).toBe("attempt 2 of 3");
   });
 
   it("does not touch a VMI that liveness is replacing", () => {

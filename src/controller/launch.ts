@@ -1,4 +1,4 @@
-import { POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../api/conditions.ts";
+import { POD_CONDITIONS, REASONS, type Reason } from "../api/conditions.ts";
 import {
   joinInfoFor,
   mintToken,
@@ -6,14 +6,18 @@ import {
   tokenSecret,
   userDataSecret,
   virtualMachineInstance,
+  vmNameFor,
   type BootstrapToken,
   type PodIdentity,
 } from "./artifacts.ts";
-import { attemptsOf, conditionOf, conditionSince, isGated, setConditionIfChanged, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { attemptsMessage, attemptsOf, conditionOf, conditionSince, isGated, isOwnNode, setConditionIfChanged, type Action, type Observed, type PhaseResult } from "./observed.ts";
 import { waitingForNode } from "./registration.ts";
 import { sizeVm } from "./sizing.ts";
 
 const RETRY_BACKOFF_BASE_MS = 1_000;
+const RETRY_BACKOFF_MAX_MS = 5 * 60_000;
+/** The API server assigns every pod a UUID; a VM and node name is built from nothing else. */
+const POD_UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The token already minted for this pod, read back from its Secret, so a restarted controller reuses it. */
 function existingToken(o: Observed): BootstrapToken | undefined {
@@ -45,20 +49,16 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
 
   const attempts = attemptsOf(o.pod);
   if (attempts > 0) {
-    const readyAt = (conditionSince(o.pod, POD_CONDITIONS.VMLaunched) ?? 0) + RETRY_BACKOFF_BASE_MS * 2 ** (attempts - 1);
+    const readyAt = (conditionSince(o.pod, POD_CONDITIONS.VMLaunched) ?? 0) + Math.min(RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_BASE_MS * 2 ** (attempts - 1));
     if (o.now < readyAt) return { actions: [], requeueAfterMs: readyAt - o.now };
   }
-  // The previous attempt's node must be gone before its name is reused. On a first
-  // attempt a node with this name is not ours: registration will refuse to trust it.
-  if (o.node && attempts > 0) return { actions: [{ kind: "deleteNode", name: o.vmName }] };
+  const refusal = refusalOf(o);
+  if (refusal) return refuse(o, refusal);
+  // A node this pod's VM registered, left from an earlier VM of the same name: gone before the name is reused.
+  if (o.node) return { actions: [{ kind: "deleteNode", name: o.vmName }] };
 
   const size = sizeVm(o.pod, o.config.sizing);
-  if (!size.ok) {
-    const condition = { type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.VMSizeExceedsMaximum, message: size.reason } as const;
-    const changed = setConditionIfChanged(o.pod, condition);
-    const warn: Action[] = changed.length > 0 ? [{ kind: "event", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: size.reason }] : [];
-    return { actions: [...changed, ...warn] };
-  }
+  if (!size.ok) return refuse(o, { reason: size.problem === "exceedsCharge" ? REASONS.VMCostExceedsCharge : REASONS.VMSizeExceedsMaximum, message: size.reason });
 
   const pod: PodIdentity = { uid: o.pod.metadata?.uid ?? "", namespace: o.pod.metadata?.namespace ?? "", name: o.pod.metadata?.name ?? "" };
   const actions: Action[] = [];
@@ -79,12 +79,46 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
   return { actions };
 }
 
-const launchMessage = (o: Observed, attempt: number): string => `VM ${o.vmName} created (attempt ${attempt} of ${o.config.maxAttempts})`;
+const launchMessage = (o: Observed, attempt: number): string => `VM ${o.vmName} created (${attemptsMessage(attempt, o.config.maxAttempts)})`;
 
-/** The pod's record of a launch: its VM and attempt number, and VMLaunched True (timeouts count from here). */
+/**
+ * Why no VM may be made under this name: the name must be the controller's own, derived from the pod's UID, and no
+ * node may hold it already unless this pod's own VM registered it (a token for an existing node's name would hand
+ * that node's credentials to the guest).
+ */
+interface Refusal {
+  readonly reason: Reason;
+  readonly message: string;
+  /** Looked at again this much later: what stands in the way may go without the pod hearing of it. */
+  readonly recheckMs?: number;
+}
+const NODE_NAME_RECHECK_MS = 30_000;
+
+function refusalOf(o: Observed): Refusal | undefined {
+  const uid = o.pod.metadata?.uid ?? "";
+  if (!POD_UID.test(uid) || o.vmName !== vmNameFor(o.config, uid)) {
+    return { reason: REASONS.NodeNameInUse, message: `${o.vmName} is not a VM name this controller makes for pod UID ${uid}` };
+  }
+  if (o.node && !isOwnNode(o)) {
+    return { reason: REASONS.NodeNameInUse, message: `a node named ${o.vmName} exists and is not this pod's: no VM will take its name`, recheckMs: NODE_NAME_RECHECK_MS };
+  }
+  return undefined;
+}
+
+/** VMLaunched False with the reason, and a Warning the first time it is said. */
+function refuse(o: Observed, { reason, message, recheckMs }: Refusal): PhaseResult {
+  const changed = setConditionIfChanged(o.pod, { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message });
+  const warn: Action[] = changed.length > 0 ? [{ kind: "event", type: "Warning", reason, message }] : [];
+  return { actions: [...changed, ...warn], ...(recheckMs === undefined ? {} : { requeueAfterMs: recheckMs }) };
+}
+
+/**
+ * The pod's record of a launch, in its status where its creator cannot write: VMLaunched True (timeouts count from
+ * here) and the attempt number.
+ */
 function recordLaunch(o: Observed, attempt: number): Action[] {
   return [
-    { kind: "annotatePod", annotations: { [POD_ANNOTATIONS.vm]: o.vmName, [POD_ANNOTATIONS.attempts]: String(attempt) } },
     { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message: launchMessage(o, attempt) } },
+    { kind: "setCondition", condition: { type: POD_CONDITIONS.VMAttempts, status: "True", reason: REASONS.VMCreated, message: attemptsMessage(attempt, o.config.maxAttempts) } },
   ];
 }

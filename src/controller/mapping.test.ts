@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NODE_POD_UID_LABEL } from "../api/names.ts";
-import { DEFAULT_VM_NAME, makeNode, makeTokenSecret, makeUserDataSecret, makeVmi, POD_NAME, POD_NAMESPACE, POD_UID } from "./fixtures.test-support.ts";
-import { findOrphans, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
+import { DEFAULT_VM_NAME, defaultConfig, makeNode, makeTokenSecret, makeUserDataSecret, makeVmi, POD_NAME, POD_NAMESPACE, POD_UID } from "./fixtures.test-support.ts";
+import { findOrphans, isControllerNode, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
 
 type Meta = Parameters<typeof podKeyOfOwned>[0];
 const KEY = `${POD_NAMESPACE}/${POD_NAME}`;
@@ -52,6 +52,18 @@ describe("podUidOfNode and podUidOfOwned", () => {
     ["something unlabeled", { metadata: { name: "x" } }, undefined],
   ])("podUidOfOwned: %s", (_, object, uid) => {
     expect(podUidOfOwned(object)).toBe(uid);
+  });
+});
+
+describe("isControllerNode", () => {
+  it.each<[string, Meta, boolean]>([
+    ["the node of a pod's VM", makeNode(), true],
+    ["a node without the pod-uid label", makeNode({ podUidLabel: null }), false],
+    ["a shared worker whose kubelet labeled itself with a pod UID", { metadata: { name: "worker-1", labels: { [NODE_POD_UID_LABEL]: POD_UID } } }, false],
+    ["a node named for one pod, labeled with another", { metadata: { name: DEFAULT_VM_NAME, labels: { [NODE_POD_UID_LABEL]: "0a1b2c3d-0000-4a6b-8c7d-9e0f1a2b3c4d" } } }, false],
+    ["a node under another prefix", { metadata: { name: `other-${POD_UID}`, labels: { [NODE_POD_UID_LABEL]: POD_UID } } }, false],
+  ])("%s: %s", (_, node, expected) => {
+    expect(isControllerNode(node, defaultConfig())).toBe(expected);
   });
 });
 

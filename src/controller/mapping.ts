@@ -1,5 +1,7 @@
 import { OWNED_LABELS, POD_NAME_ANNOTATION } from "../api/conditions.ts";
 import { NODE_POD_UID_LABEL } from "../api/names.ts";
+import { vmNameFor } from "./artifacts.ts";
+import type { ControllerConfig } from "./config.ts";
 
 interface Meta {
   readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string>; readonly uid?: string };
@@ -20,6 +22,12 @@ export const podUidOfOwned = (object: Meta): string | undefined => object.metada
 
 /** A node names its pod only by UID, in the label its kubelet registered; the pod cache resolves it to a key. */
 export const podUidOfNode = (node: Meta): string | undefined => node.metadata?.labels?.[NODE_POD_UID_LABEL];
+
+/** A node named as the controller names the VM of the pod its label claims: any other node is never the controller's. */
+export function isControllerNode(node: Meta, config: Pick<ControllerConfig, "nodeNamePrefix">): boolean {
+  const uid = podUidOfNode(node);
+  return uid !== undefined && node.metadata?.name === vmNameFor(config, uid);
+}
 
 export interface OrphanCandidate {
   readonly kind: "VirtualMachineInstance" | "Secret" | "BootstrapToken" | "Node";

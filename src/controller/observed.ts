@@ -1,17 +1,21 @@
 import type { V1Node, V1Pod, V1PodCondition, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
-import { POD_ANNOTATIONS, REASONS, type PodConditionType, type Reason } from "../api/conditions.ts";
-import { SCHEDULING_GATE } from "../api/names.ts";
+import { POD_CONDITIONS, REASONS, type PodConditionType, type Reason } from "../api/conditions.ts";
+import { NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../api/names.ts";
 import type { ControllerConfig } from "./config.ts";
 
 /** Everything one reconcile of one pod decides on: a plain, read-only snapshot. */
 export interface Observed {
   readonly pod: V1Pod;
+  /** The pod's VM's name and its node's: the name of the VMI this pod owns, else derived from the pod's UID. */
   readonly vmName: string;
+  /** The VMI in the VM namespace whose owner label names this pod's UID. */
   readonly vmi: V1VirtualMachineInstance | undefined;
+  /** The user-data Secret of `vmName`, when its owner label names this pod's UID. */
   readonly userDataSecret: V1Secret | undefined;
   /** Bootstrap token Secrets labeled with this pod's UID (normally zero or one). */
   readonly tokens: readonly V1Secret[];
+  /** The Node named `vmName`, whoever registered it: only `isOwnNode` makes it this pod's. */
   readonly node: V1Node | undefined;
   readonly config: ControllerConfig;
   readonly caCertHash: string;
@@ -67,10 +71,18 @@ export function setConditionIfChanged(pod: V1Pod, condition: DesiredCondition): 
   return [{ kind: "setCondition", condition }];
 }
 
+/** The VMAttempts condition's message; written by launch only, in the pod's status. */
+export const attemptsMessage = (attempt: number, maxAttempts: number): string => `attempt ${attempt} of ${maxAttempts}`;
+const ATTEMPTS_MESSAGE = /^attempt (\d{1,6}) of \d+$/;
+
+/** How many VMs launch has made for the pod, from its VMAttempts condition; 0 before the first. */
 export function attemptsOf(pod: V1Pod): number {
-  const value = Number(pod.metadata?.annotations?.[POD_ANNOTATIONS.attempts] ?? "0");
-  return Number.isInteger(value) && value >= 0 ? value : 0;
+  const match = ATTEMPTS_MESSAGE.exec(conditionOf(pod, POD_CONDITIONS.VMAttempts)?.message ?? "");
+  return match ? Number(match[1]) : 0;
 }
+
+/** Whether the node registered itself for this pod: its kubelet carries the pod's UID from the join info. */
+export const isOwnNode = (o: Observed): boolean => o.node !== undefined && o.node.metadata?.labels?.[NODE_POD_UID_LABEL] === o.pod.metadata?.uid;
 
 export const isNodeReady = (node: V1Node): boolean => node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 

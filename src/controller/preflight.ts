@@ -1,6 +1,6 @@
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { apiMessageOf, statusCodeOf } from "../kube/errors.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { CONFIG_GROUP, CONFIG_PLURAL, CONFIG_VERSION } from "./config.ts";
 
 /**

@@ -10,13 +10,13 @@ import {
 } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
-import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS } from "../api/conditions.ts";
+import { OWNED_LABELS, POD_CONDITIONS } from "../api/conditions.ts";
 import { CLEANUP_FINALIZER, MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, TRUSTED_NODE_LABEL } from "../api/names.ts";
 import { isAlreadyExists, statusCodeOf } from "../kube/errors.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { ListWatchCache } from "../kube/list-watch-cache.ts";
 import type { ReconcileResult } from "../kube/workqueue.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { userDataSecretNameFor, vmNameFor } from "./artifacts.ts";
 import type { ControllerConfig } from "./config.ts";
 import { decideLaunch } from "./launch.ts";
@@ -80,28 +80,36 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     }
   };
 
+  const ownedBy = (uid: string) => (object: { metadata?: { labels?: Record<string, string> } } | undefined): boolean => object?.metadata?.labels?.[OWNED_LABELS.podUid] === uid;
+
   /**
-   * The cache can lag our own create; before concluding a launched VM vanished, ask the API server.
-   * A list by name needs only the list right the cache already has, so the controller holds no `get` on VMIs.
+   * The VMI this pod owns: the one of its derived name, else (a VM made under an earlier nodeNamePrefix) any VMI whose
+   * owner label names it. The VM namespace is the controller's alone, so that label is the controller's record. The
+   * cache can lag our own create; before concluding a launched VM vanished, ask the API server (a list by name needs
+   * only the list right the cache already has, so the controller holds no `get` on VMIs).
    */
-  async function readVmi(config: ControllerConfig, vmName: string, pod: V1Pod): Promise<V1VirtualMachineInstance | undefined> {
-    const cached = deps.caches.vmis.get(config.vmNamespace, vmName);
+  async function readOwnedVmi(config: ControllerConfig, pod: V1Pod): Promise<V1VirtualMachineInstance | undefined> {
+    const uid = pod.metadata?.uid ?? "";
+    const derived = vmNameFor(config, uid);
+    const cached = [deps.caches.vmis.get(config.vmNamespace, derived)].find(ownedBy(uid)) ?? deps.caches.vmis.list().find(ownedBy(uid));
     if (cached || conditionOf(pod, POD_CONDITIONS.VMLaunched)?.status !== "True") return cached;
-    const found = (await customObjects.listNamespacedCustomObject({ ...vmiRef, namespace: config.vmNamespace, fieldSelector: `metadata.name=${vmName}` })) as { items?: V1VirtualMachineInstance[] };
-    return found.items?.[0];
+    const found = (await customObjects.listNamespacedCustomObject({ ...vmiRef, namespace: config.vmNamespace, fieldSelector: `metadata.name=${derived}` })) as { items?: V1VirtualMachineInstance[] };
+    return found.items?.find(ownedBy(uid));
   }
 
+  /** Nothing in the snapshot is found through a field the pod's creator can write: only its UID and owner labels. */
   async function observe(pod: V1Pod): Promise<Observed> {
     const config = deps.config();
     const uid = pod.metadata?.uid ?? "";
-    // A VM launched under an earlier prefix keeps its name: the annotation remembers it.
-    const vmName = pod.metadata?.annotations?.[POD_ANNOTATIONS.vm] ?? vmNameFor(config, uid);
+    const vmi = await readOwnedVmi(config, pod);
+    const vmName = vmi?.metadata?.name ?? vmNameFor(config, uid);
+    const userDataSecret = deps.caches.userDataSecrets.get(config.vmNamespace, userDataSecretNameFor(vmName));
     return {
       pod,
       vmName,
-      vmi: await readVmi(config, vmName, pod),
-      userDataSecret: deps.caches.userDataSecrets.get(config.vmNamespace, userDataSecretNameFor(vmName)),
-      tokens: deps.caches.tokens.list().filter((t) => t.metadata?.labels?.[OWNED_LABELS.podUid] === uid),
+      vmi,
+      userDataSecret: ownedBy(uid)(userDataSecret) ? userDataSecret : undefined,
+      tokens: deps.caches.tokens.list().filter(ownedBy(uid)),
       node: deps.caches.nodes.get(undefined, vmName),
       config,
       caCertHash: await deps.caCertHash(),

@@ -4,7 +4,7 @@ import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kub
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { MANAGED_BY, OWNED_LABELS, REASONS } from "../api/conditions.ts";
-import { MANAGED_LABEL, MANAGED_LABEL_VALUE, NODE_POD_UID_LABEL } from "../api/names.ts";
+import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from "../api/names.ts";
 import { shareConnections } from "../kube/connections.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { createEventRecorder } from "../kube/events.ts";
@@ -13,9 +13,9 @@ import { startOpsServer } from "../util/ops-server.ts";
 import { createListWatchCache, type CachedObject, type ListWatchCache } from "../kube/list-watch-cache.ts";
 import { createWorkQueue, runWorkers, systemClock } from "../kube/workqueue.ts";
 import { caCertHashFor } from "../joininfo/ca-hash.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, resolveConfig, type ControllerConfig, type MaroonedPodsConfigSpec } from "./config.ts";
-import { findOrphans, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
+import { findOrphans, isControllerNode, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
 import { createControllerMetrics } from "./metrics.ts";
 import { preflightProblems } from "./preflight.ts";
 import { createReconciler, type ControllerCaches } from "./reconciler.ts";
@@ -60,6 +60,12 @@ const OWNED_SELECTOR = `${OWNED_LABELS.component}=${MANAGED_BY}`;
 function slim<T extends CachedObject & { metadata?: { managedFields?: unknown } }>(object: T): T {
   if (object.metadata?.managedFields) delete object.metadata.managedFields;
   return object;
+}
+
+/** Every node is cached (a VM name must never be an existing node's), without its image list, the bulk of a node. */
+function slimNode(node: V1Node): V1Node {
+  if (node.status?.images) delete node.status.images;
+  return slim(node);
 }
 
 export async function startController(options: ControllerOptions): Promise<RunningController> {
@@ -120,15 +126,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const problems = await preflightProblems(kubeConfig, config.vmNamespace);
   if (problems.length > 0) throw new Error(`cannot start: ${problems.join("; ")}`);
 
-  const cache = <T extends CachedObject>(path: string, selector: { labelSelector?: string }): ListWatchCache<T> =>
-    createListWatchCache<T>({ kubeConfig, logger, signal, path, ...selector, transform: slim });
+  const cache = <T extends CachedObject>(path: string, selector: { labelSelector?: string }, transform: (object: T) => T = slim): ListWatchCache<T> =>
+    createListWatchCache<T>({ kubeConfig, logger, signal, path, ...selector, transform });
   const vmNamespace = config.vmNamespace;
   const caches: ControllerCaches = {
     pods: cache<V1Pod>("/api/v1/pods", { labelSelector: `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}` }),
     vmis: cache<V1VirtualMachineInstance>(`/apis/${VMI_GROUP}/${VMI_VERSION}/namespaces/${vmNamespace}/${VMI_PLURAL}`, { labelSelector: OWNED_SELECTOR }),
     userDataSecrets: cache<V1Secret>(`/api/v1/namespaces/${vmNamespace}/secrets`, { labelSelector: OWNED_SELECTOR }),
     tokens: cache<V1Secret>("/api/v1/namespaces/kube-system/secrets", { labelSelector: OWNED_SELECTOR }),
-    nodes: cache<V1Node>("/api/v1/nodes", { labelSelector: NODE_POD_UID_LABEL }),
+    nodes: cache<V1Node>("/api/v1/nodes", {}, slimNode),
   };
 
   const registry = new Registry();
@@ -186,7 +192,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
       ...caches.vmis.list().map((o) => ({ kind: "VirtualMachineInstance" as const, namespace: o.metadata?.namespace, name: o.metadata?.name ?? "", podUid: podUidOfOwned(o) })),
       ...caches.userDataSecrets.list().map((o) => ({ kind: "Secret" as const, namespace: o.metadata?.namespace, name: o.metadata?.name ?? "", podUid: podUidOfOwned(o) })),
       ...caches.tokens.list().map((o) => ({ kind: "BootstrapToken" as const, namespace: o.metadata?.namespace, name: o.metadata?.name ?? "", podUid: podUidOfOwned(o) })),
-      ...caches.nodes.list().map((o) => ({ kind: "Node" as const, namespace: undefined, name: o.metadata?.name ?? "", podUid: podUidOfNode(o) })),
+      // A node is the controller's to remove only under the name it gave the pod's VM, never for a label alone.
+      ...caches.nodes.list().filter((o) => isControllerNode(o, config)).map((o) => ({ kind: "Node" as const, namespace: undefined, name: o.metadata?.name ?? "", podUid: podUidOfNode(o) })),
     ];
     for (const orphan of findOrphans(candidates, live)) {
       try {

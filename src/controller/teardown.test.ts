@@ -75,6 +75,13 @@ describe("deleteEverything", () => {
     ]);
   });
 
+  it.each<[string, Parameters<typeof makeNode>[0]]>([
+    ["a node of that name that never carried the pod's UID", { podUidLabel: null }],
+    ["a node of that name claiming another pod", { podUidLabel: "0a1b2c3d-4e5f-4a6b-8c7d-000000000000" }],
+  ])("never deletes %s", (_, nodeOptions) => {
+    expect(deleteEverything(makeObserved({ pod: makePod({ deleting: true }), node: makeNode(nodeOptions) }))).toEqual([]);
+  });
+
   it("has nothing to delete when nothing exists", () => {
     expect(deleteEverything(makeObserved())).toEqual([]);
   });

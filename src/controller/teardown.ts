@@ -1,18 +1,18 @@
 import { REASONS } from "../api/conditions.ts";
 import { CLEANUP_FINALIZER } from "../api/names.ts";
-import { isFinished, isNodeReady, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { isFinished, isNodeReady, isOwnNode, type Action, type Observed, type PhaseResult } from "./observed.ts";
 
 /** Deletes still waiting to show in the caches are re-checked this often. */
 const TEARDOWN_RECHECK_MS = 2_000;
 
-/** Everything the controller made for the pod, as delete actions. */
+/** Everything the controller made for the pod, as delete actions; nothing whose labels do not name this pod's UID. */
 export function deleteEverything(o: Observed): Action[] {
   const actions: Action[] = [];
   const vmNamespace = o.config.vmNamespace;
   if (o.vmi) actions.push({ kind: "deleteVmi", namespace: vmNamespace, name: o.vmName });
   if (o.userDataSecret) actions.push({ kind: "deleteSecret", namespace: vmNamespace, name: o.userDataSecret.metadata?.name ?? "" });
   for (const token of o.tokens) actions.push({ kind: "deleteSecret", namespace: "kube-system", name: token.metadata?.name ?? "" });
-  if (o.node) actions.push({ kind: "deleteNode", name: o.vmName });
+  if (isOwnNode(o)) actions.push({ kind: "deleteNode", name: o.vmName });
   return actions;
 }
 
@@ -25,7 +25,7 @@ export function workloadStopDeadline(o: Observed): number | undefined {
   const phase = o.pod.status?.phase;
   const deadline = o.pod.metadata?.deletionTimestamp;
   if (deadline === undefined || phase === "Succeeded" || phase === "Failed") return undefined;
-  if (!o.pod.spec?.nodeName || !o.node || !isNodeReady(o.node)) return undefined;
+  if (!o.pod.spec?.nodeName || !o.node || !isOwnNode(o) || !isNodeReady(o.node)) return undefined;
   const at = new Date(deadline).getTime();
   return o.now < at ? at : undefined;
 }

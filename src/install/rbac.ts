@@ -1,6 +1,6 @@
 import { CONTROLLER_LEASE_NAME, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, DEFAULT_WEBHOOK_SERVICE_ACCOUNT, WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET } from "../api/names.ts";
 import { CONFIG_GROUP, CONFIG_PLURAL } from "../controller/config.ts";
-import { VMI_GROUP, VMI_PLURAL } from "../simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL } from "../kubevirt/api.ts";
 import { MUTATING_WEBHOOK_CONFIGURATION_NAME } from "../../webhook/manifests.ts";
 
 const RBAC = "rbac.authorization.k8s.io/v1";

@@ -2,7 +2,7 @@ import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } fro
 import { MANAGED_BY, OWNED_LABELS } from "../api/conditions.ts";
 import { DEFAULT_VM_NAMESPACE, MANAGED_LABEL, MANAGED_LABEL_VALUE } from "../api/names.ts";
 import { isNotFound } from "../kube/errors.ts";
-import { VMI_CRD_NAME, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
+import { VMI_CRD_NAME, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { pollUntil } from "../util/poll.ts";
 import { objectRef } from "./changes.ts";
 import { typedObject } from "../kube/apply.ts";

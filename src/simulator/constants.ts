@@ -10,11 +10,6 @@ export const FAULTS_CONFIGMAP = { namespace: "default", name: "kubevirt-simulato
 export const SIMULATOR_WEBHOOK_NAME = "kubevirt-simulator-validator";
 export const SIMULATED_HOST_NODE = "simulated-virt-host";
 
-export const VMI_GROUP = "kubevirt.io";
-export const VMI_VERSION = "v1";
-export const VMI_PLURAL = "virtualmachineinstances";
-export const VMI_CRD_NAME = `${VMI_PLURAL}.${VMI_GROUP}`;
-
 export const SIMULATOR_EVENT_REASONS = {
   GuestJoined: "GuestJoined",
   GuestJoinFailed: "GuestJoinFailed",

@@ -20,17 +20,8 @@ import { createCertificateAuthority, issueCertificate } from "../pki/certificate
 import { pollUntil } from "../util/poll.ts";
 import { KWOK_MANAGED_LABEL } from "../devcluster/kwok.ts";
 import { userDataFromSecret, userDataSourceOf, writtenFileContent } from "./cloud-init.ts";
-import {
-  FAULTS_CONFIGMAP,
-  INJECT_FAILURE_ANNOTATION,
-  SIMULATED_HOST_NODE,
-  SIMULATOR_COMPONENT,
-  SIMULATOR_EVENT_REASONS,
-  SIMULATOR_WEBHOOK_NAME,
-  VMI_GROUP,
-  VMI_PLURAL,
-  VMI_VERSION,
-} from "./constants.ts";
+import { FAULTS_CONFIGMAP, INJECT_FAILURE_ANNOTATION, SIMULATED_HOST_NODE, SIMULATOR_COMPONENT, SIMULATOR_EVENT_REASONS, SIMULATOR_WEBHOOK_NAME } from "./constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "./guest.ts";
 import { BOOT_PHASES, guestResourcesOf, simulatedIp, statusAfterPhases, type BootPhase, type PhaseTransition } from "./phases.ts";
 import { validateVmiCreate } from "./virt-api-rules.ts";

@@ -6,7 +6,7 @@ import { joinInfoFor as controllerJoinInfo, mintToken, tokenSecret, tokenString,
 import { resolveConfig, type ControllerConfig } from "../../src/controller/config.ts";
 import type { JoinInfo, JoinMethod } from "../../src/joininfo/join-info.ts";
 import { caCertHashFor } from "../../src/joininfo/ca-hash.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/kubevirt/api.ts";
 import { pollUntil } from "../../src/util/poll.ts";
 
 export function adminKubeConfig(): KubeConfig {

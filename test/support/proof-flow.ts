@@ -4,7 +4,7 @@ import { CONTROLLER_LEASE_NAME, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, 
 import { userDataSecretNameFor } from "../../src/controller/artifacts.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION } from "../../src/controller/config.ts";
 import { isNotFound } from "../../src/kube/errors.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/kubevirt/api.ts";
 import { pollUntil } from "../../src/util/poll.ts";
 import { MUTATING_WEBHOOK_CONFIGURATION_NAME } from "../../webhook/manifests.ts";
 
