@@ -71,7 +71,8 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     expect(pod.spec?.nodeName).toBe(vmName(uid));
     expect(pod.spec?.schedulingGates ?? []).toEqual([]);
     expect(pod.spec?.nodeSelector).toEqual({ [TRUSTED_NODE_LABEL]: uid });
-    expect(pod.metadata?.annotations).toMatchObject({ [POD_ANNOTATIONS.vm]: vmName(uid), [POD_ANNOTATIONS.node]: vmName(uid), [POD_ANNOTATIONS.attempts]: "1" });
+    expect(pod.metadata?.annotations).toMatchObject({ [POD_ANNOTATIONS.node]: vmName(uid) });
+    expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.VMAttempts)?.message).toBe("attempt 1 of 3");
     for (const type of Object.values(POD_CONDITIONS)) expect(pod.status?.conditions?.find((c) => c.type === type)?.status, type).toBe("True");
     const node = await core.readNode({ name: vmName(uid) });
     expect(node.metadata?.labels).toMatchObject({ [TRUSTED_NODE_LABEL]: uid, [MAROONED_NODE_LABEL]: "true", [NODE_POD_UID_LABEL]: uid });
@@ -89,7 +90,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     const pod = await runningPod(namespace, "app");
     expect(pod.spec?.nodeName).toBe(vmName(uid));
     expect(pod.spec?.nodeSelector).toEqual({ [MAROONED_NODE_LABEL]: "true", [TRUSTED_NODE_LABEL]: uid });
-    expect(pod.spec?.overhead).toEqual({ cpu: "250m", memory: "256Mi" });
+    expect(pod.spec?.overhead).toEqual({ cpu: "1", memory: "1Gi" });
   });
   it("`maroonedpods status` shows the pod, its VM and node, the step times and the last event", async () => {
     const namespace = await namespaceWithServiceAccount("status");
@@ -195,7 +196,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     try {
       await core.createNamespacedPod({ namespace, body: maroonedPod("phoenix") });
       const pod = await runningPod(namespace, "phoenix");
-      expect(pod.metadata?.annotations?.[POD_ANNOTATIONS.attempts]).toBe("2");
+      expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.VMAttempts)?.message).toBe("attempt 2 of 3");
       expect(pod.spec?.nodeName).toBe(vmName(pod.metadata?.uid ?? ""));
       const events = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=phoenix,reason=${REASONS.VMFailed}` });
       expect(events.items.map((e) => e.type)).toContain("Warning");

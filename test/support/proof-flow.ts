@@ -1,5 +1,6 @@
 import { AdmissionregistrationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { OWNED_LABELS, POD_ANNOTATIONS, REASONS } from "../../src/api/conditions.ts";
+import { attemptsOf } from "../../src/controller/observed.ts";
 import { CONTROLLER_LEASE_NAME, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, MAROON_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL, WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET } from "../../src/api/names.ts";
 import { userDataSecretNameFor } from "../../src/controller/artifacts.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION } from "../../src/controller/config.ts";
@@ -86,7 +87,7 @@ export function proofSteps(admin: KubeConfig, identity: string, namespace: strin
     step("failed first VM replaced", async () => {
       const current = await pod();
       const vmi = await custom.getNamespacedCustomObject({ group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE, name: vmName() }).catch(() => undefined) as { status?: { phase?: string } } | undefined;
-      return current.metadata?.annotations?.[POD_ANNOTATIONS.attempts] === "2" && vmi !== undefined && vmi.status?.phase !== "Failed" ? true : undefined;
+      return attemptsOf(current) === 2 && vmi !== undefined && vmi.status?.phase !== "Failed" ? true : undefined;
     }),
     step("event recorded", async () => {
       const events = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${state.podUid ?? ""}` });
