@@ -13,7 +13,7 @@ import {
   type V1Toleration,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLEANUP_FINALIZER, DEFAULT_TAINT_KEY_PREFIX, MANAGED_LABEL, NODE_NOT_READY_TAINT_KEY, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { CLEANUP_FINALIZER, DEFAULT_TAINT_KEY_PREFIX, MANAGED_LABEL, MAROONED_NODE_LABEL, NODE_NOT_READY_TAINT_KEY, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { releasedSpec, releasePatch } from "../src/controller/ungate.ts";
 import { apiMessageOf, statusCodeOf } from "../src/kube/errors.ts";
 import { registerAdmission, unregisterAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
@@ -206,7 +206,7 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
       /only the MaroonedPods controller may change spec\.nodeSelector/,
     );
     const dropManagedLabel = (base: V1Pod): V1Pod => ({ ...base, metadata: { ...base.metadata, labels: { ...maroonLabel } } });
-    expect((await failureOf(asTenant(dropManagedLabel))).message).toMatch(/may remove the label maroonedpods\.io\/managed/);
+    expect((await failureOf(asTenant(dropManagedLabel))).message).toMatch(/the label maroonedpods\.io\/managed cannot be added, changed or removed/);
     expect(await failureOf(asTenant(released))).toMatchObject({ code: 403 });
 
     // The controller's single update, as it sends it: one JSON patch (nodeSelector + tolerations + gate removal).
@@ -217,7 +217,8 @@ describe("the ValidatingAdmissionPolicies, against a tenant identity", () => {
       setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
     );
     expect(updated.spec?.schedulingGates ?? []).toEqual([]);
-    expect(updated.spec?.nodeSelector).toEqual({ [TRUSTED_NODE_LABEL]: uid });
+    // The marooned RuntimeClass's node selector, which the webhook's class brought, stays beside the trusted label.
+    expect(updated.spec?.nodeSelector).toEqual({ [MAROONED_NODE_LABEL]: "true", [TRUSTED_NODE_LABEL]: uid });
     expect(updated.spec?.tolerations).toContainEqual({ key: dedicatedKey, operator: "Equal", value: uid, effect: "NoSchedule" });
     expect(updated.spec?.tolerations).toContainEqual({ key: NODE_NOT_READY_TAINT_KEY, operator: "Exists", effect: "NoSchedule" });
 

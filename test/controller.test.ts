@@ -8,7 +8,9 @@ import { isNotFound } from "../src/kube/errors.ts";
 import { FAULTS_CONFIGMAP } from "../src/simulator/constants.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { adminKubeConfig, createNamespace, vmiClient } from "./support/kube.ts";
+import { withoutPolicyBinding } from "./support/policies.ts";
 import { startComponent, startStack, type Stack } from "./support/stack.ts";
+import { POLICY_NAMES } from "../webhook/manifests.ts";
 
 let admin: KubeConfig;
 let core: CoreV1Api;
@@ -70,7 +72,8 @@ describe("the controller, end to end with the webhook, the real scheduler and th
 
     expect(pod.spec?.nodeName).toBe(vmName(uid));
     expect(pod.spec?.schedulingGates ?? []).toEqual([]);
-    expect(pod.spec?.nodeSelector).toEqual({ [TRUSTED_NODE_LABEL]: uid });
+    expect(pod.spec?.nodeSelector).toEqual({ [MAROONED_NODE_LABEL]: "true", [TRUSTED_NODE_LABEL]: uid });
+    expect(pod.spec?.runtimeClassName).toBe("marooned");
     expect(pod.metadata?.annotations).toMatchObject({ [POD_ANNOTATIONS.node]: vmName(uid) });
     expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.VMAttempts)?.message).toBe("attempt 1 of 3");
     for (const type of Object.values(POD_CONDITIONS)) expect(pod.status?.conditions?.find((c) => c.type === type)?.status, type).toBe("True");
@@ -274,9 +277,11 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     const namespace = await namespaceWithServiceAccount("orphan");
     const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("lost") })).metadata?.uid ?? "";
     await runningPod(namespace, "lost");
-    // While the controller is down, someone strips the finalizer and deletes the pod: no teardown ran.
+    // While the controller is down, an admin unbinds the policy that guards the finalizer, strips it and deletes the
+    // pod: no teardown ran.
     await stack.controller.stop();
-    await core.patchNamespacedPod({ namespace, name: "lost", body: { metadata: { finalizers: null } } }, mergePatch);
+    await withoutPolicyBinding(admin, POLICY_NAMES.reservedMetadata, () =>
+      pollUntil("the finalizer stripped", () => core.patchNamespacedPod({ namespace, name: "lost", body: { metadata: { finalizers: null } } }, mergePatch).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 500 }));
     await core.deleteNamespacedPod({ namespace, name: "lost", gracePeriodSeconds: 0 });
     await gone("the pod", () => core.readNamespacedPod({ namespace, name: "lost" }));
     stack.controller = await startComponent("controller", stack.controllerArgs);

@@ -8,7 +8,10 @@ import { promisify } from "node:util";
 import { CoreV1Api, KubernetesObjectApi, type V1Pod } from "@kubernetes/client-node";
 import { parse, parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLEANUP_FINALIZER, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, MAROON_LABEL, MAROON_LABEL_VALUE, DEFAULT_SYSTEM_NAMESPACE, MANAGED_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
+import { OWNED_LABELS } from "../src/api/conditions.ts";
+import {
+  CLEANUP_FINALIZER, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_RUNTIME_CLASS, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, MANAGED_LABEL, MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE,
+} from "../src/api/names.ts";
 import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
 import { objectRef } from "../src/install/changes.ts";
 import { typedObject } from "../src/kube/apply.ts";
@@ -17,6 +20,7 @@ import { pollUntil } from "../src/util/poll.ts";
 import { clusterSnapshot } from "./support/cluster-snapshot.ts";
 import { startOwnCluster, type OwnCluster } from "./support/own-cluster.ts";
 import { requireKubectl } from "./support/kubectl.ts";
+import { vmiClient } from "./support/kube.ts";
 import { startComponent } from "./support/stack.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -119,18 +123,19 @@ describe("maroonedpods install and uninstall on the local control plane", () => 
     await writeFile(kubeconfig, account.exportConfig(), { mode: 0o600 });
     const controller = await startComponent("controller", [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--ops-bind-address=127.0.0.1", "--ops-port=0", "--log-level=warn"]);
     try {
-      // Managed as the webhook would leave it, but without the trigger label: the webhook's Service is not reachable from this API server.
+      // Managed as the webhook would leave it, in a namespace the webhook and the policies exempt: the webhook's
+      // Service is not reachable from this API server. The RuntimeClass charges it its VM.
       const core = cluster.admin.makeApiClient(CoreV1Api);
       const pod: V1Pod = {
         metadata: { name: "held", labels: { [MANAGED_LABEL]: "true" }, finalizers: [CLEANUP_FINALIZER] },
-        spec: { schedulingGates: [{ name: SCHEDULING_GATE }], containers: [{ name: "main", image: "registry.example/app:1" }] },
+        spec: { runtimeClassName: DEFAULT_RUNTIME_CLASS, schedulingGates: [{ name: SCHEDULING_GATE }], containers: [{ name: "main", image: "registry.example/app:1" }] },
       };
-      await core.createNamespacedPod({ namespace: "default", body: pod });
-      await pollUntil("the pod's VM", async () => ((await core.readNamespacedPod({ namespace: "default", name: "held" })).metadata?.annotations?.["maroonedpods.io/vm"] ? true : undefined), { timeoutMs: 30_000 });
+      const uid = (await core.createNamespacedPod({ namespace: "kube-system", body: pod })).metadata?.uid ?? "";
+      await pollUntil("the pod's VM", async () => ((await vmiClient(cluster.admin).list(DEFAULT_VM_NAMESPACE)).some((vmi) => vmi.metadata?.labels?.[OWNED_LABELS.podUid] === uid) ? true : undefined), { timeoutMs: 30_000 });
 
       const refused = await maroonedpods("uninstall");
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/marooned pods and VMs still exist: pod\/default\/held, vmi\/maroonedpods-vms\/marooned-[0-9a-f-]+; delete them first, or run uninstall --force/);
+      expect(refused.stderr).toMatch(/marooned pods and VMs still exist: pod\/kube-system\/held, vmi\/maroonedpods-vms\/marooned-[0-9a-f-]+; delete them first, or run uninstall --force/);
 
       const forced = await maroonedpods("uninstall", "--force", "--timeout=90s");
       expect(forced.code, forced.stderr).toBe(0);

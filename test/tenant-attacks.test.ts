@@ -1,6 +1,6 @@
 // Attacks a tenant with nothing but the `edit` role in its own namespace could try, each performed as that tenant's
 // ServiceAccount against the webhook, the policies and the controller on the real API server.
-import { AdmissionregistrationV1Api, CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNED_LABELS, POD_CONDITIONS, REASONS } from "../src/api/conditions.ts";
 import { CLEANUP_FINALIZER, DEFAULT_VM_NAMESPACE, MANAGED_LABEL, MAROON_LABEL } from "../src/api/names.ts";
@@ -8,9 +8,10 @@ import { applyObjects } from "../src/kube/apply.ts";
 import { apiMessageOf, isNotFound, statusCodeOf } from "../src/kube/errors.ts";
 import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
 import { pollUntil } from "../src/util/poll.ts";
-import { POLICY_NAMES, validatingAdmissionPolicies } from "../webhook/manifests.ts";
+import { POLICY_NAMES } from "../webhook/manifests.ts";
 import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
 import { adminKubeConfig, createNamespace, vmiClient } from "./support/kube.ts";
+import { withoutPolicyBinding } from "./support/policies.ts";
 import { startComponent, startStack, type Stack } from "./support/stack.ts";
 
 let admin: KubeConfig;
@@ -171,9 +172,7 @@ describe("a tenant with the edit role", () => {
 describe("the controller, when a tenant's write got past admission", () => {
   it("finds nothing through the pod's annotations: deleting a pod that names another pod's VM leaves that VM alone", async () => {
     // As if the reserved-metadata policy were missing: the controller must not rely on it.
-    const registration = admin.makeApiClient(AdmissionregistrationV1Api);
-    await registration.deleteValidatingAdmissionPolicyBinding({ name: POLICY_NAMES.reservedMetadata });
-    try {
+    await withoutPolicyBinding(admin, POLICY_NAMES.reservedMetadata, async () => {
       const body = pod("bypass", { annotations: { "maroonedpods.io/vm": victim.vm, "maroonedpods.io/vm-attempts": "99999999999" } });
       const created = await pollUntil("the pod created without the policy", async () => tenantCore().createNamespacedPod({ namespace: tenant.namespace, body }).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 500 });
       const uid = created.metadata?.uid ?? "";
@@ -183,9 +182,7 @@ describe("the controller, when a tenant's write got past admission", () => {
       await tenantCore().deleteNamespacedPod({ namespace: tenant.namespace, name: "bypass" });
       await pollUntil("the bypass pod gone", async () => core.readNamespacedPod({ namespace: tenant.namespace, name: "bypass" }).then(() => undefined, (e: unknown) => (isNotFound(e) ? true : undefined)), { timeoutMs: 60_000 });
       await victimIntact();
-    } finally {
-      await applyObjects(admin, validatingAdmissionPolicies(DEFAULT_ADMISSION_SETTINGS), "maroonedpods-devcluster");
-    }
+    });
   });
 
   it("never makes a VM or a token under a name an existing node holds, and launches once the name is free", async () => {

@@ -107,7 +107,8 @@ export function virtualMachineInstance(pod: PodIdentity, vmName: string, config:
     spec: {
       hostname: vmName,
       domain: {
-        cpu: { cores: size.guestCpus },
+        // All three spelled out: KubeVirt multiplies them, and its defaulting of the other two differs by version.
+        cpu: { cores: size.guestCpus, sockets: 1, threads: 1 },
         memory: { guest: formatMemoryBytes(size.memoryBytes) },
         resources: { requests: { cpu: formatCpuMillis(size.cpuMillis), memory: formatMemoryBytes(size.memoryBytes) } },
         devices: {
