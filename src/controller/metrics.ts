@@ -1,6 +1,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { METRIC_NAMES } from "../api/metric-names.ts";
+import type { PodCensus } from "./census.ts";
 
 /** The lifecycle spans measured, named for the histogram's `phase` label. */
 export type Span = "gateToVmCreated" | "vmCreatedToNodeTrusted" | "nodeTrustedToReleased" | "gateToReleased";
@@ -16,9 +17,11 @@ export interface ControllerMetrics {
   teardown(): void;
   orphanRemoved(kind: string): void;
   leader(isLeader: boolean): void;
+  /** An Event the controller recorded on a pod, counted by type and reason. */
+  event(type: "Normal" | "Warning", reason: string): void;
 }
 
-export function createControllerMetrics(registry: Registry, vmsByPhase: () => Record<string, number>): ControllerMetrics {
+export function createControllerMetrics(registry: Registry, vmsByPhase: () => Record<string, number>, pods: () => PodCensus): ControllerMetrics {
   const registers = [registry];
   const phases = new Histogram({
     name: METRIC_NAMES.phaseDuration,
@@ -55,6 +58,25 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
       for (const [phase, count] of Object.entries(vmsByPhase())) this.set({ phase }, count);
     },
   });
+  new Gauge({
+    name: METRIC_NAMES.pods,
+    help: "Managed pods by where they stand: WaitingForVM (gated), their pod phase once released, Terminating.",
+    labelNames: ["phase"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [phase, count] of Object.entries(pods().byStanding)) this.set({ phase }, count);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.oldestGatedPodAge,
+    help: "Seconds the longest-waiting gated pod has waited for its VM node since creation; 0 when none waits.",
+    registers,
+    collect() {
+      this.set(pods().oldestGatedSeconds);
+    },
+  });
+  const events = new Counter({ name: METRIC_NAMES.events, help: "Events recorded on pods, by type and reason.", labelNames: ["type", "reason"] as const, registers });
   const observeSince = (span: Span, since: number | undefined, now: number) => {
     if (since !== undefined && now >= since) phases.observe({ phase: span }, (now - since) / 1000);
   };
@@ -75,5 +97,6 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
     teardown: () => { teardowns.inc(); },
     orphanRemoved: (kind) => { orphans.inc({ kind }); },
     leader: (isLeader) => { leader.set(isLeader ? 1 : 0); },
+    event: (type, reason) => { events.inc({ type, reason }); },
   };
 }

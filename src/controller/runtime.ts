@@ -16,6 +16,7 @@ import { caCertHashFor } from "../joininfo/ca-hash.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../simulator/constants.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, resolveConfig, type ControllerConfig, type MaroonedPodsConfigSpec } from "./config.ts";
 import { findOrphans, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
+import { podCensus } from "./census.ts";
 import { createControllerMetrics } from "./metrics.ts";
 import { preflightProblems } from "./preflight.ts";
 import { createReconciler, type ControllerCaches } from "./reconciler.ts";
@@ -137,7 +138,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     const counts: Record<string, number> = {};
     for (const vmi of caches.vmis.list()) counts[vmi.status?.phase ?? "Pending"] = (counts[vmi.status?.phase ?? "Pending"] ?? 0) + 1;
     return counts;
-  });
+  }, () => podCensus(caches.pods.list(), Date.now()));
   const syncCertificates = options.webhookCertificates
     ? createWebhookCertificateSync(options.webhookCertificates, { kubeConfig, logger: logger.child({ component: "webhook-certificates" }), registry, now: () => Date.now() })
     : undefined;
