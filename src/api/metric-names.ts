@@ -19,3 +19,6 @@ export const METRIC_NAMES = {
   webhookCertificateExpiry: "maroonedpods_webhook_certificate_expiry_timestamp_seconds",
   webhookCertificateSyncErrors: "maroonedpods_webhook_certificate_sync_errors_total",
 } as const;
+
+/** prom-client's default process and Node.js metrics, exported by each component under its own prefix. */
+export const DEFAULT_METRICS_PREFIX = { controller: "maroonedpods_controller_", webhook: "maroonedpods_webhook_" } as const;

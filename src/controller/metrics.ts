@@ -1,7 +1,12 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { METRIC_NAMES } from "../api/metric-names.ts";
+import { REASONS } from "../api/conditions.ts";
 import type { PodCensus } from "./census.ts";
+
+/** The Warning reasons the alert rules watch: a VM that failed or never became a trusted node, and the give-up. */
+export const ALERTED_WARNINGS = { vmFailures: [REASONS.VMFailed, REASONS.VMDisappeared, REASONS.RegistrationTimedOut], exhausted: [REASONS.AttemptsExhausted] } as const;
+const ALERTED_WARNING_REASONS = [...ALERTED_WARNINGS.vmFailures, ...ALERTED_WARNINGS.exhausted];
 
 /** The lifecycle spans measured, named for the histogram's `phase` label. */
 export type Span = "gateToVmCreated" | "vmCreatedToNodeTrusted" | "nodeTrustedToReleased" | "gateToReleased";
@@ -77,6 +82,8 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
     },
   });
   const events = new Counter({ name: METRIC_NAMES.events, help: "Events recorded on pods, by type and reason.", labelNames: ["type", "reason"] as const, registers });
+  // Present at 0 from the start, so that increase() sees the first one (a series born at 1 shows no increase).
+  for (const reason of ALERTED_WARNING_REASONS) events.inc({ type: "Warning", reason }, 0);
   const observeSince = (span: Span, since: number | undefined, now: number) => {
     if (since !== undefined && now >= since) phases.observe({ phase: span }, (now - since) / 1000);
   };
