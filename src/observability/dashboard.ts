@@ -88,6 +88,7 @@ export function grafanaDashboard(): Record<string, unknown> {
   return {
     title: "MaroonedPods",
     uid: "maroonedpods",
+    description: "Marooned pods, their VMs, the controller and the admission webhook. Generated from src/observability/dashboard.ts.",
     tags: ["maroonedpods", "kubevirt"],
     timezone: "browser",
     schemaVersion: 39,
