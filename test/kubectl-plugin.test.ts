@@ -1,0 +1,61 @@
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { requireKubectl } from "./support/kubectl.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const packageJson = (await import("../package.json", { with: { type: "json" } })).default as { bin: Record<string, string> };
+
+let pluginDir: string;
+let env: NodeJS.ProcessEnv;
+
+/** kubectl as a user runs it, with the package's bin entry on PATH (and this Node.js first, as npm's bin links run it). */
+function kubectl(...args: string[]): { code: number; stdout: string; stderr: string } {
+  try {
+    return { code: 0, stdout: execFileSync(requireKubectl(), args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }), stderr: "" };
+  } catch (error) {
+    const failed = error as { status?: number; stdout?: string; stderr?: string };
+    return { code: failed.status ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
+}
+
+beforeAll(async () => {
+  pluginDir = await mkdtemp(join(tmpdir(), "maroonedpods-plugin-"));
+  const entry = packageJson.bin["kubectl-maroonedpods"];
+  if (!entry) throw new Error("package.json has no bin entry kubectl-maroonedpods");
+  await symlink(join(ROOT, entry), join(pluginDir, "kubectl-maroonedpods"));
+  env = { ...process.env, PATH: [pluginDir, dirname(process.execPath), process.env.PATH ?? ""].join(delimiter), KUBECONFIG: inject("kubeconfigPath") };
+});
+
+afterAll(async () => {
+  await rm(pluginDir, { recursive: true, force: true });
+});
+
+describe("the kubectl plugin", () => {
+  it("is found by kubectl as the plugin maroonedpods", () => {
+    const listed = kubectl("plugin", "list");
+    expect(listed.stdout).toContain(join(pluginDir, "kubectl-maroonedpods"));
+  });
+
+  it("offers status, doctor, install and uninstall, and nothing that runs a server", () => {
+    const help = kubectl("maroonedpods", "--help");
+    expect(help.code, help.stderr).toBe(0);
+    const commands = [...help.stdout.matchAll(/^ {2}(\S+) {2,}/gm)].map((m) => m[1]);
+    expect(commands).toEqual(["status", "doctor", "install", "uninstall"]);
+    const refused = kubectl("maroonedpods", "controller");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('kubectl maroonedpods: unknown command "controller"');
+  });
+
+  it("talks to the cluster of KUBECONFIG, as kubectl does: status lists marooned pods, install --dry-run validates", () => {
+    const status = kubectl("maroonedpods", "status");
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^POD\s+VM\s+NODE\s+PHASE/);
+    const install = kubectl("maroonedpods", "install", "--dry-run");
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout.trim().split("\n").at(-1)).toMatch(/^\d+ created, \d+ configured, \d+ unchanged \(dry run\)$/);
+  });
+});
