@@ -76,7 +76,7 @@ export function ruleGroups(): RuleGroup[] {
           labels: { severity: "warning" },
           annotations: {
             summary: "VMs keep failing, vanishing or not joining as nodes.",
-            description: "{{ $value }} VMs failed or timed out in 30 minutes. `kubectl get events -A --field-selector reason=VMFailed` (or RegistrationTimedOut) names them.",
+            description: "{{ $value | humanize }} VMs failed or timed out in 30 minutes. `kubectl get events -A --field-selector reason=VMFailed` (or RegistrationTimedOut) names them.",
           },
         },
         {
