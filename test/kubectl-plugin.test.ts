@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { CoreV1Api } from "@kubernetes/client-node";
+import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from "../src/api/names.ts";
+import { adminKubeConfig, createNamespace } from "./support/kube.ts";
 import { requireKubectl } from "./support/kubectl.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -50,10 +53,20 @@ describe("the kubectl plugin", () => {
     expect(refused.stderr).toContain('kubectl maroonedpods: unknown command "controller"');
   });
 
-  it("talks to the cluster of KUBECONFIG, as kubectl does: status lists marooned pods, install --dry-run validates", () => {
-    const status = kubectl("maroonedpods", "status");
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/^POD\s+VM\s+NODE\s+PHASE/);
+  it("talks to the cluster of KUBECONFIG, as kubectl does: status lists marooned pods, install --dry-run validates", async () => {
+    const admin = adminKubeConfig();
+    const core = admin.makeApiClient(CoreV1Api);
+    const namespace = await createNamespace(admin, "plugin");
+    try {
+      // Labeled managed, without the gate or finalizer: nothing acts on it, status only lists it.
+      await core.createNamespacedPod({ namespace, body: { metadata: { name: "listed", labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE } }, spec: { containers: [{ name: "main", image: "registry.example/app:1" }] } } });
+      const status = kubectl("maroonedpods", "status", `${namespace}/listed`);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/^POD\s+VM\s+NODE\s+PHASE/);
+      expect(status.stdout).toContain(`${namespace}/listed`);
+    } finally {
+      await core.deleteNamespace({ name: namespace });
+    }
     const install = kubectl("maroonedpods", "install", "--dry-run");
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout.trim().split("\n").at(-1)).toMatch(/^\d+ created, \d+ configured, \d+ unchanged \(dry run\)$/);
