@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isDeepStrictEqual, promisify } from "node:util";
+import { isDeepStrictEqual } from "node:util";
 import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, KubernetesObjectApi, type V1Pod } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { parseAllDocuments } from "yaml";
@@ -24,6 +23,7 @@ import { pollUntil } from "../src/util/poll.ts";
 import { clusterSnapshot, settledSnapshot } from "./support/cluster-snapshot.ts";
 import { startControllerAsServiceAccount } from "./support/controller-as-account.ts";
 import { startOwnCluster, type OwnCluster } from "./support/own-cluster.ts";
+import { runCommand, type CommandResult } from "./support/processes.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CHART = join(ROOT, CHART_DIR);
@@ -33,7 +33,6 @@ const CRD = "maroonedpodsconfigs.maroonedpods.io";
 const CRD_REFS = [`apiextensions.k8s.io/v1/customresourcedefinitions//${CRD}`, `apiregistration.k8s.io/v1/apiservices//${CONFIG_VERSION}.${CONFIG_GROUP}`];
 /** A cold build of helm from its Go module: about 2.5 minutes on two cores. */
 const TOOL_BUILD_TIMEOUT_MS = 1_200_000;
-const run = promisify(execFile);
 
 type Json = Record<string, unknown>;
 let helmBinary: string;
@@ -41,16 +40,9 @@ let helmHome: string;
 let cluster: OwnCluster;
 let before: string[];
 
-/** helm as a user runs it, with its state in a directory of the test's; resolves with exit code and output. */
-async function helm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, HELM_CACHE_HOME: join(helmHome, "cache"), HELM_CONFIG_HOME: join(helmHome, "config"), HELM_DATA_HOME: join(helmHome, "data") };
-  try {
-    const { stdout, stderr } = await run(helmBinary, args, { env, timeout: 300_000, maxBuffer: 64 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
+/** helm as a user runs it, with its state in a directory of the test's. */
+function helm(...args: string[]): Promise<CommandResult> {
+  return runCommand(helmBinary, args, { env: { ...process.env, HELM_CACHE_HOME: join(helmHome, "cache"), HELM_CONFIG_HOME: join(helmHome, "config"), HELM_DATA_HOME: join(helmHome, "data") } });
 }
 
 async function template(...args: string[]): Promise<Map<string, Json>> {

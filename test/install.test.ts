@@ -1,8 +1,7 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { CoreV1Api, KubernetesObjectApi, type V1Pod } from "@kubernetes/client-node";
 import { parse, parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,25 +14,18 @@ import { clusterSnapshot, settledSnapshot } from "./support/cluster-snapshot.ts"
 import { startOwnCluster, type OwnCluster } from "./support/own-cluster.ts";
 import { requireKubectl } from "./support/kubectl.ts";
 import { startControllerAsServiceAccount } from "./support/controller-as-account.ts";
+import { runCommand, type CommandResult } from "./support/processes.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "bin/maroonedpods.js");
-const run = promisify(execFile);
 
 let cluster: OwnCluster;
 let before: string[];
 
 /** Runs the CLI as a user would; resolves with its exit code and output instead of throwing. */
-async function maroonedpods(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, `--kubeconfig=${cluster.kubeconfigPath}`], { timeout: 300_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
+function maroonedpods(...args: string[]): Promise<CommandResult> {
+  return runCommand(process.execPath, [CLI, ...args, `--kubeconfig=${cluster.kubeconfigPath}`]);
 }
-
 
 beforeAll(async () => {
   cluster = await startOwnCluster();

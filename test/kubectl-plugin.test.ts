@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -8,6 +7,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from "../src/api/names.ts";
 import { adminKubeConfig, createNamespace } from "./support/kube.ts";
 import { requireKubectl } from "./support/kubectl.ts";
+import { runCommand, type CommandResult } from "./support/processes.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const packageJson = (await import("../package.json", { with: { type: "json" } })).default as { bin: Record<string, string> };
@@ -16,14 +16,7 @@ let pluginDir: string;
 let env: NodeJS.ProcessEnv;
 
 /** kubectl as a user runs it, with the package's bin entry on PATH (and this Node.js first, as npm's bin links run it). */
-function kubectl(...args: string[]): { code: number; stdout: string; stderr: string } {
-  try {
-    return { code: 0, stdout: execFileSync(requireKubectl(), args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }), stderr: "" };
-  } catch (error) {
-    const failed = error as { status?: number; stdout?: string; stderr?: string };
-    return { code: failed.status ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
+const kubectl = (...args: string[]): Promise<CommandResult> => runCommand(requireKubectl(), args, { env });
 
 beforeAll(async () => {
   pluginDir = await mkdtemp(join(tmpdir(), "maroonedpods-plugin-"));
@@ -38,17 +31,17 @@ afterAll(async () => {
 });
 
 describe("the kubectl plugin", () => {
-  it("is found by kubectl as the plugin maroonedpods", () => {
-    const listed = kubectl("plugin", "list");
+  it("is found by kubectl as the plugin maroonedpods", async () => {
+    const listed = await kubectl("plugin", "list");
     expect(listed.stdout).toContain(join(pluginDir, "kubectl-maroonedpods"));
   });
 
-  it("offers status, doctor, install and uninstall, and nothing that runs a server", () => {
-    const help = kubectl("maroonedpods", "--help");
+  it("offers status, doctor, install and uninstall, and nothing that runs a server", async () => {
+    const help = await kubectl("maroonedpods", "--help");
     expect(help.code, help.stderr).toBe(0);
     const commands = [...help.stdout.matchAll(/^ {2}(\S+) {2,}/gm)].map((m) => m[1]);
     expect(commands).toEqual(["status", "doctor", "install", "uninstall"]);
-    const refused = kubectl("maroonedpods", "controller");
+    const refused = await kubectl("maroonedpods", "controller");
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('kubectl maroonedpods: unknown command "controller"');
   });
@@ -60,14 +53,14 @@ describe("the kubectl plugin", () => {
     try {
       // Labeled managed, without the gate or finalizer: nothing acts on it, status only lists it.
       await core.createNamespacedPod({ namespace, body: { metadata: { name: "listed", labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE } }, spec: { containers: [{ name: "main", image: "registry.example/app:1" }] } } });
-      const status = kubectl("maroonedpods", "status", `${namespace}/listed`);
+      const status = await kubectl("maroonedpods", "status", `${namespace}/listed`);
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toMatch(/^POD\s+VM\s+NODE\s+PHASE/);
       expect(status.stdout).toContain(`${namespace}/listed`);
     } finally {
       await core.deleteNamespace({ name: namespace });
     }
-    const install = kubectl("maroonedpods", "install", "--dry-run");
+    const install = await kubectl("maroonedpods", "install", "--dry-run");
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout.trim().split("\n").at(-1)).toMatch(/^\d+ created, \d+ configured, \d+ unchanged \(dry run\)$/);
   });

@@ -1,9 +1,7 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { stringify } from "yaml";
@@ -19,10 +17,10 @@ import { alertNames, RECORDED, ruleGroups } from "../src/observability/rules.ts"
 import { pollUntil } from "../src/util/poll.ts";
 import { ALERT_CASES, promtoolTestFile } from "./support/alert-cases.ts";
 import { adminKubeConfig, createNamespace } from "./support/kube.ts";
+import { runCommand } from "./support/processes.ts";
 import { startComponent, startStack } from "./support/stack.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const run = promisify(execFile);
 /** A cold build of promtool from its Go module: about 3 minutes on two cores. */
 const TOOL_BUILD_TIMEOUT_MS = 1_200_000;
 
@@ -30,13 +28,8 @@ let promtool: string;
 let dir: string;
 
 async function promtoolRun(...args: string[]): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await run(promtool, args, { timeout: 120_000 });
-    return { code: 0, output: stdout + stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, output: (failed.stdout ?? "") + (failed.stderr ?? "") };
-  }
+  const result = await runCommand(promtool, args, { timeoutMs: 120_000 });
+  return { code: result.code, output: result.stdout + result.stderr };
 }
 
 beforeAll(async () => {
