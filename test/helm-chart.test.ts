@@ -7,7 +7,7 @@ import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, KubernetesObjectApi, type V1P
 import { pino } from "pino";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLEANUP_FINALIZER, DEFAULT_SYSTEM_NAMESPACE, MANAGED_LABEL, MANAGED_LABEL_VALUE, SCHEDULING_GATE } from "../src/api/names.ts";
+import { CLEANUP_FINALIZER, DEFAULT_RUNTIME_CLASS, DEFAULT_SYSTEM_NAMESPACE, MANAGED_LABEL, MANAGED_LABEL_VALUE, SCHEDULING_GATE } from "../src/api/names.ts";
 import { CHART_DIR, DASHBOARD_FILE } from "../src/chart/chart.ts";
 import { CONFIG_GROUP, CONFIG_VERSION } from "../src/controller/config.ts";
 import { ensureGoTool } from "../src/devcluster/binaries.ts";
@@ -28,6 +28,8 @@ import { runCommand, type CommandResult } from "./support/processes.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CHART = join(ROOT, CHART_DIR);
 const RELEASE = "maroonedpods";
+/** An infrastructure namespace: the admission policies leave an admin's pod there alone. */
+const POD_NAMESPACE = "kube-system";
 const CRD = "maroonedpodsconfigs.maroonedpods.io";
 /** What a CRD Helm left behind shows in a snapshot: itself, and the aggregator's APIService for its group. */
 const CRD_REFS = [`apiextensions.k8s.io/v1/customresourcedefinitions//${CRD}`, `apiregistration.k8s.io/v1/apiservices//${CONFIG_VERSION}.${CONFIG_GROUP}`];
@@ -149,22 +151,23 @@ describe("the Helm chart on the local control plane", () => {
     const objects = KubernetesObjectApi.makeApiClient(cluster.admin);
     for (const object of await bundleWithCrds("self-managed")) await expect(objects.read(typedObject(object) as never), objectRef(object)).resolves.toBeDefined();
 
-    // The controller as its ServiceAccount, with the RBAC the chart installed; the pod as the webhook leaves it
-    // (the webhook's Service is not reachable from this API server).
+    // The controller as its ServiceAccount, with the RBAC the chart installed; the pod as the webhook leaves it,
+    // in a namespace the webhook and the policies exempt (the webhook's Service is not reachable from this API
+    // server), with the chart's RuntimeClass.
     controller = await startControllerAsServiceAccount(cluster.admin);
     const core = cluster.admin.makeApiClient(CoreV1Api);
     const pod: V1Pod = {
       metadata: { name: "helm-flow", labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE }, finalizers: [CLEANUP_FINALIZER] },
-      spec: { schedulingGates: [{ name: SCHEDULING_GATE }], containers: [{ name: "main", image: "registry.example/app:1" }] },
+      spec: { runtimeClassName: DEFAULT_RUNTIME_CLASS, schedulingGates: [{ name: SCHEDULING_GATE }], containers: [{ name: "main", image: "registry.example/app:1" }] },
     };
-    await core.createNamespacedPod({ namespace: "default", body: pod });
+    await core.createNamespacedPod({ namespace: POD_NAMESPACE, body: pod });
     const running = await pollUntil("the pod Running on its own VM node", async () => {
-      const current = await core.readNamespacedPod({ namespace: "default", name: "helm-flow" });
+      const current = await core.readNamespacedPod({ namespace: POD_NAMESPACE, name: "helm-flow" });
       return current.status?.phase === "Running" ? current : undefined;
     }, { timeoutMs: 60_000 });
     expect(running.spec?.nodeName).toMatch(/^marooned-/);
-    await core.deleteNamespacedPod({ namespace: "default", name: "helm-flow" });
-    await pollUntil("the pod's teardown", async () => ((await core.listNamespacedPod({ namespace: "default" })).items.length === 0 ? true : undefined), { timeoutMs: 60_000 });
+    await core.deleteNamespacedPod({ namespace: POD_NAMESPACE, name: "helm-flow" });
+    await pollUntil("the pod's teardown", async () => ((await core.listNamespacedPod({ namespace: POD_NAMESPACE, labelSelector: MANAGED_LABEL })).items.length === 0 ? true : undefined), { timeoutMs: 60_000 });
     expect((await core.listNode()).items.filter((n) => n.metadata?.name === running.spec?.nodeName)).toEqual([]);
   }, 300_000);
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from "../src/api/names.ts";
-import { adminKubeConfig, createNamespace } from "./support/kube.ts";
+import { adminKubeConfig, randomSuffix } from "./support/kube.ts";
 import { requireKubectl } from "./support/kubectl.ts";
 import { runCommand, type CommandResult } from "./support/processes.ts";
 
@@ -47,18 +47,18 @@ describe("the kubectl plugin", () => {
   });
 
   it("talks to the cluster of KUBECONFIG, as kubectl does: status lists marooned pods, install --dry-run validates", async () => {
-    const admin = adminKubeConfig();
-    const core = admin.makeApiClient(CoreV1Api);
-    const namespace = await createNamespace(admin, "plugin");
+    const core = adminKubeConfig().makeApiClient(CoreV1Api);
+    // Labeled managed, without the gate or finalizer, in an infrastructure namespace the policies exempt:
+    // nothing acts on it, status only lists it.
+    const name = `listed-${randomSuffix()}`;
+    await core.createNamespacedPod({ namespace: "kube-system", body: { metadata: { name, labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE } }, spec: { containers: [{ name: "main", image: "registry.example/app:1" }] } } });
     try {
-      // Labeled managed, without the gate or finalizer: nothing acts on it, status only lists it.
-      await core.createNamespacedPod({ namespace, body: { metadata: { name: "listed", labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE } }, spec: { containers: [{ name: "main", image: "registry.example/app:1" }] } } });
-      const status = await kubectl("maroonedpods", "status", `${namespace}/listed`);
+      const status = await kubectl("maroonedpods", "status", `kube-system/${name}`);
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toMatch(/^POD\s+VM\s+NODE\s+PHASE/);
-      expect(status.stdout).toContain(`${namespace}/listed`);
+      expect(status.stdout).toContain(`kube-system/${name}`);
     } finally {
-      await core.deleteNamespace({ name: namespace });
+      await core.deleteNamespacedPod({ namespace: "kube-system", name, gracePeriodSeconds: 0 });
     }
     const install = await kubectl("maroonedpods", "install", "--dry-run");
     expect(install.code, install.stderr).toBe(0);
