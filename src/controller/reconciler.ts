@@ -195,6 +195,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         // Not awaited, as client-go's recorder does not block: an Event is a report, and waiting for
         // its write put one more round trip before every release (pipeline benchmark). record() never throws.
         void deps.events.record({ apiVersion: "v1", kind: "Pod", metadata: pod.metadata }, action.type, action.reason, action.message);
+        deps.metrics.event(action.type, action.reason);
         return;
       case "removeFinalizer": {
         const index = (pod.metadata?.finalizers ?? []).indexOf(CLEANUP_FINALIZER);

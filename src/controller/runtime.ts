@@ -16,6 +16,8 @@ import { caCertHashFor } from "../joininfo/ca-hash.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, resolveConfig, type ControllerConfig, type MaroonedPodsConfigSpec } from "./config.ts";
 import { findOrphans, isControllerNode, podKeyOf, podKeyOfOwned, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
+import { DEFAULT_METRICS_PREFIX } from "../api/metric-names.ts";
+import { podCensus } from "./census.ts";
 import { createControllerMetrics } from "./metrics.ts";
 import { preflightProblems } from "./preflight.ts";
 import { createReconciler, type ControllerCaches } from "./reconciler.ts";
@@ -138,12 +140,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
   };
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "maroonedpods_controller_" });
+  collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX.controller });
   const metrics = createControllerMetrics(registry, () => {
     const counts: Record<string, number> = {};
     for (const vmi of caches.vmis.list()) counts[vmi.status?.phase ?? "Pending"] = (counts[vmi.status?.phase ?? "Pending"] ?? 0) + 1;
     return counts;
-  });
+  }, () => podCensus(caches.pods.list(), Date.now()));
   const syncCertificates = options.webhookCertificates
     ? createWebhookCertificateSync(options.webhookCertificates, { kubeConfig, logger: logger.child({ component: "webhook-certificates" }), registry, now: () => Date.now() })
     : undefined;

@@ -24,3 +24,13 @@ export function defaultCacheRoot(env: NodeJS.ProcessEnv): string {
 export function binaryDirectory(cacheRoot: string, versions: ControlPlaneVersions): string {
   return join(cacheRoot, "control-plane", `k8s-${versions.kubernetes}_etcd-${versions.etcd}_kwok-${versions.kwok}`);
 }
+
+/**
+ * The Go-built tools the tests drive for real, pinned beside the control
+ * plane: helm (the chart) and promtool (the alert rules and dashboard queries).
+ * Prometheus tags its Go module v0.<major><minor>.<patch>: v0.316.0 is Prometheus 3.16.0.
+ */
+export const GO_TOOL_VERSIONS = {
+  helm: "v3.22.0",
+  prometheus: "v0.316.0",
+} as const;

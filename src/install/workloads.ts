@@ -47,11 +47,15 @@ const spread = (component: "controller" | "webhook") => ({
 
 export type CertificateSource = "self-managed" | "cert-manager";
 
+/** Stated in the manifests, not left to the flags' defaults, so the Helm chart has a value to replace. */
+export const DEFAULT_LOGGING = { format: "json", level: "info" } as const;
+const logFlags = [`--log-format=${DEFAULT_LOGGING.format}`, `--log-level=${DEFAULT_LOGGING.level}`];
+
 export const controllerArgs = (certificates: CertificateSource): string[] => [
   "controller",
   `--namespace=${DEFAULT_SYSTEM_NAMESPACE}`,
   `--manage-webhook-certificate=${String(certificates === "self-managed")}`,
-  "--log-format=json",
+  ...logFlags,
 ];
 
 function deployment(options: {
@@ -133,7 +137,7 @@ export function webhookWorkload(image: string): Record<string, unknown>[] {
       image,
       component: "webhook",
       serviceAccount: DEFAULT_WEBHOOK_SERVICE_ACCOUNT,
-      args: ["webhook", `--tls-cert-file=${TLS_DIR}/tls.crt`, `--tls-key-file=${TLS_DIR}/tls.key`, `--port=${String(PORTS.webhook)}`, "--log-format=json"],
+      args: ["webhook", `--tls-cert-file=${TLS_DIR}/tls.crt`, `--tls-key-file=${TLS_DIR}/tls.key`, `--port=${String(PORTS.webhook)}`, ...logFlags],
       ports: [
         { name: "https", containerPort: PORTS.webhook },
         { name: "ops", containerPort: PORTS.webhookOps },
