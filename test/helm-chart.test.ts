@@ -98,13 +98,14 @@ describe("the Helm chart, rendered by helm", () => {
     expect(rendered.has("namespace/maroonedpods-vms")).toBe(false);
     expect(rendered.has("role/tenant-vms/maroonedpods-controller-vms")).toBe(true);
     const config = get("maroonedpodsconfig/default").spec;
-    expect(config).toEqual({ maxAttempts: 5, vmNamespace: "tenant-vms", resourceOverhead: { cpu: "500m", memory: "512Mi" } });
+    expect(config).toEqual({ maxAttempts: 5, resourceOverhead: { cpu: "500m", memory: "512Mi" } });
     expect((get("runtimeclass/marooned") as { overhead?: Json }).overhead).toEqual({ podFixed: config.resourceOverhead });
     const exempt = JSON.stringify(get("mutatingwebhookconfiguration/maroonedpods-webhook"));
     expect(exempt).toContain('["kube-system","maroonedpods-system","tenant-vms","monitoring","istio-system"]');
     const controller = get(`deployment/${DEFAULT_SYSTEM_NAMESPACE}/${CONTROLLER_DEPLOYMENT}`);
     const webhook = get(`deployment/${DEFAULT_SYSTEM_NAMESPACE}/${WEBHOOK_DEPLOYMENT}`);
     expect(controller.spec.replicas).toBe(3);
+    expect((controller.spec.template as { spec: { containers: { args: string[] }[] } }).spec.containers[0]?.args).toContain("--vm-namespace=tenant-vms");
     for (const deployment of [controller, webhook]) {
       const pod = (deployment.spec.template as { metadata: Json; spec: { containers: { args: string[]; image: string }[]; nodeSelector: Json; tolerations: Json[] } });
       expect(pod.spec.containers[0]?.args).toEqual(expect.arrayContaining(["--log-level=debug", "--log-format=text"]));
@@ -128,7 +129,6 @@ describe("the Helm chart, rendered by helm", () => {
     [["--set=extraExemptNamespaces={Not_A_Namespace}"], "at '/extraExemptNamespaces/0'"],
     [["--set=config.create=true,config.spec.resourceOverhead.cpu=1"], "at '/config/spec': additional properties 'resourceOverhead' not allowed"],
     [["--set=config.spec.joinMethod=ssh"], "at '/config/spec/joinMethod': value must be one of 'k3s', 'kubeadm'"],
-    [["--set=vmNamespace=tenant-vms"], "set config.create=true too"],
   ])("rejects %j with a clear error", async (args, message) => {
     const result = await helm("template", RELEASE, CHART, ...args);
     expect(result.code).not.toBe(0);

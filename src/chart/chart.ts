@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
-import { DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE } from "../api/names.ts";
+import { DEFAULT_SYSTEM_NAMESPACE } from "../api/names.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_VERSION } from "../controller/config.ts";
 import { componentLabels, PROJECT_VERSION } from "../install/workloads.ts";
 import { grafanaDashboard } from "../observability/dashboard.ts";
@@ -34,7 +34,7 @@ function extraObjects(holes: HoleSet): (ChartObject & { file: string })[] {
   const dashboardLabels = holes.add({ kind: "yaml", expr: ".Values.grafanaDashboard.labels" });
   const config = holes.add({
     kind: "yaml",
-    expr: `(merge (dict "resourceOverhead" .Values.resourceOverhead "vmNamespace" .Values.vmNamespace) .Values.config.spec)`,
+    expr: `(merge (dict "resourceOverhead" .Values.resourceOverhead) .Values.config.spec)`,
   });
   return [
     { file: "templates/servicemonitors.yaml", condition: ".Values.serviceMonitor.enabled", object: serviceMonitor("controller") },
@@ -67,11 +67,7 @@ function extraObjects(holes: HoleSet): (ChartObject & { file: string })[] {
   ];
 }
 
-/** The controller reads the VM namespace from the config: another name without a config would split the two. */
-const GUARDS = `${GENERATED_HEADER}{{- if and (ne .Values.vmNamespace "${DEFAULT_VM_NAMESPACE}") (not .Values.config.create) }}
-{{- fail "vmNamespace is not ${DEFAULT_VM_NAMESPACE}: set config.create=true too, the controller reads the VM namespace from the MaroonedPodsConfig" }}
-{{- end }}
-{{- if eq .Release.Namespace "${DEFAULT_SYSTEM_NAMESPACE}" }}
+const GUARDS = `${GENERATED_HEADER}{{- if eq .Release.Namespace "${DEFAULT_SYSTEM_NAMESPACE}" }}
 {{- fail "the chart creates the namespace ${DEFAULT_SYSTEM_NAMESPACE} itself: install the release into another namespace (e.g. default)" }}
 {{- end }}
 `;

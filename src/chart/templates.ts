@@ -54,6 +54,7 @@ function deploymentHoles(object: Json, component: "controller" | "webhook", hole
     [`--log-level=${DEFAULT_LOGGING.level}`]: ".Values.logLevel",
     [`--log-format=${DEFAULT_LOGGING.format}`]: ".Values.logFormat",
     "--manage-webhook-certificate=true": modeIs("self-managed"),
+    [`--vm-namespace=${DEFAULT_VM_NAMESPACE}`]: ".Values.vmNamespace",
   };
   container.args = (container.args as string[]).map((arg) => {
     const expr = flags[arg];

@@ -1,11 +1,4 @@
-import {
-  DEFAULT_CONTROLLER_SERVICE_ACCOUNT,
-  DEFAULT_SYSTEM_NAMESPACE,
-  DEFAULT_WEBHOOK_SERVICE_ACCOUNT,
-  METRICS_SCRAPER_NAMESPACE_LABEL,
-  WEBHOOK_SERVICE_NAME,
-  WEBHOOK_TLS_SECRET,
-} from "../api/names.ts";
+import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, DEFAULT_WEBHOOK_SERVICE_ACCOUNT, METRICS_SCRAPER_NAMESPACE_LABEL, WEBHOOK_SERVICE_NAME, WEBHOOK_TLS_SECRET } from "../api/names.ts";
 
 /** The one image runs both the controller and the webhook (`maroonedpods controller|webhook`). */
 export const PROJECT_VERSION = "0.1.0";
@@ -54,6 +47,8 @@ const logFlags = [`--log-format=${DEFAULT_LOGGING.format}`, `--log-level=${DEFAU
 export const controllerArgs = (certificates: CertificateSource): string[] => [
   "controller",
   `--namespace=${DEFAULT_SYSTEM_NAMESPACE}`,
+  // The Role maroonedpods-controller-vms grants exactly this namespace.
+  `--vm-namespace=${DEFAULT_VM_NAMESPACE}`,
   `--manage-webhook-certificate=${String(certificates === "self-managed")}`,
   ...logFlags,
 ];
