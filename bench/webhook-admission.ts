@@ -7,7 +7,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { get as httpGet } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +19,7 @@ import { writeLoopbackServingCertificate } from "../src/devcluster/admission.ts"
 import { startComponentProcess, type ComponentProcess } from "../src/devcluster/component-process.ts";
 import { MUTATE_PODS_PATH } from "../webhook/handler.ts";
 import { parseFlags, runBenchmark } from "./cli.ts";
+import { getText } from "./http.ts";
 import { processUsage } from "./proc.ts";
 import { bucketBound, bucketsSince, histogramBuckets, percentile, type Buckets } from "./stats.ts";
 
@@ -300,26 +300,9 @@ async function runLoad(agent: Agent, port: number, count: number, concurrency: n
 
 // --- the webhook's own histogram -----------------------------------------------
 
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", reject);
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        if (res.statusCode === 200) resolve(text);
-        else reject(new Error(`GET ${url}: HTTP ${String(res.statusCode)}`));
-      });
-    });
-    req.on("error", reject);
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`GET ${url}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
-  });
-}
-
 /** The webhook's duration histogram, summed over every path and result. */
 async function scrapeDurationBuckets(opsPort: number): Promise<Buckets> {
-  return histogramBuckets(await fetchText(`http://${HOST}:${opsPort}/metrics`), METRIC_NAMES.webhookDuration);
+  return histogramBuckets(await getText(`http://${HOST}:${opsPort}/metrics`, REQUEST_TIMEOUT_MS), METRIC_NAMES.webhookDuration);
 }
 
 // --- report -------------------------------------------------------------------
