@@ -78,9 +78,9 @@ describe("a simulated guest joins through the bootstrap-token and CSR path", () 
   });
 
   it.each([
-    ["passt", { passtBinding: {} }, true],
-    ["masquerade", { masquerade: {} }, false],
-  ])("behind the %s binding the guest registers %s", async (binding, iface, seesPodIp) => {
+    ["passt", "the pod's IP, and the node verifies", { passtBinding: {} }, true],
+    ["masquerade", "10.0.2.2, and the node never verifies", { masquerade: {} }, false],
+  ])("behind the %s binding the guest registers %s", async (binding, _outcome, iface, seesPodIp) => {
     const admin = adminKubeConfig();
     const core = admin.makeApiClient(CoreV1Api);
     const namespace = await createNamespace(admin, `join-${binding}`);

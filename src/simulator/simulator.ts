@@ -26,6 +26,9 @@ import { kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "./gue
 import { BOOT_PHASES, guestResourcesOf, simulatedIp, statusAfterPhases, type BootPhase, type PhaseTransition } from "./phases.ts";
 import { validateVmiCreate } from "./virt-api-rules.ts";
 
+const STEP_RETRY_BASE_MS = 250;
+const STEP_RETRY_CAP_MS = 5_000;
+
 export const VMI_CRD_FILE = fileURLToPath(new URL("../../test/fixtures/kubevirt/virtualmachineinstances.kubevirt.io-v1.9.0.yaml", import.meta.url));
 const FIELD_MANAGER = SIMULATOR_COMPONENT;
 const JOIN_ATTEMPTS = 10;
@@ -97,12 +100,17 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
     }
   };
 
-  const after = (runtime: VmiRuntime, ms: number, step: () => Promise<void>) => {
+  /**
+   * Runs a step of the VMI's life after `ms`. A step that fails (the API server restarting, etcd away) is tried
+   * again with backoff, as virt-controller requeues: otherwise the VMI would stay where it was for good.
+   */
+  const after = (runtime: VmiRuntime, ms: number, step: () => Promise<void>, failures = 0) => {
     const timer = setTimeout(() => {
       runtime.timers.delete(timer);
       if (runtime.stopped) return;
       step().catch((error: unknown) => {
-        logger.warn({ vmi: runtime.key, err: error }, "simulator step failed");
+        logger.warn({ vmi: runtime.key, err: error, failures: failures + 1 }, "simulator step failed; retrying");
+        after(runtime, Math.min(STEP_RETRY_CAP_MS, STEP_RETRY_BASE_MS * 2 ** failures), step, failures + 1);
       });
     }, ms);
     runtime.timers.add(timer);
