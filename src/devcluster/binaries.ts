@@ -3,6 +3,7 @@ import { access, constants } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { requireGo } from "./prerequisites.ts";
 import { CONTROL_PLANE_BINARIES, binaryDirectory, type ControlPlaneBinary, type ControlPlaneVersions } from "./versions.ts";
 
 const BUILD_SCRIPT = fileURLToPath(new URL("../../scripts/build-control-plane.sh", import.meta.url));
@@ -28,7 +29,8 @@ export async function missingBinaries(directory: string): Promise<ControlPlaneBi
 
 /**
  * Returns the control-plane binaries, building the missing ones from their Go
- * modules first. A cold build takes tens of minutes on two cores; the output
+ * modules first (after checking Go, so a missing or old one fails on one line
+ * with the fix). A cold build takes tens of minutes on two cores; the output
  * is cached per version outside the repository.
  */
 export async function ensureControlPlaneBinaries(options: {
@@ -39,6 +41,8 @@ export async function ensureControlPlaneBinaries(options: {
   const directory = binaryDirectory(options.cacheRoot, options.versions);
   const missing = await missingBinaries(directory);
   if (missing.length > 0) {
+    // Go is the one prerequisite of the build no registry ships: say so before a build fails half-way.
+    await requireGo();
     options.logger.info({ directory, missing }, "building control-plane binaries from their Go modules (first run only)");
     await runBuildScript(directory, options.versions, options.logger);
     const stillMissing = await missingBinaries(directory);
