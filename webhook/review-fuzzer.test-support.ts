@@ -270,7 +270,7 @@ export function fuzzCase(seed: number, index: number): FuzzCase {
   const random = seededRandom(caseSeed(seed, index));
   const kind = pickKind(random);
   const body = review(random);
-  const post = { method: "POST", path: MUTATE_PODS_PATH, contentType: JSON_TYPE };
+  const post: Pick<FuzzCase, "method" | "path" | "contentType"> = { method: "POST", path: MUTATE_PODS_PATH, contentType: JSON_TYPE };
   const make = (text: string | Buffer, mustReview: boolean, request = post): FuzzCase => ({ index, kind, ...request, body: typeof text === "string" ? Buffer.from(text) : text, mustReview });
   switch (kind) {
     case "valid":
