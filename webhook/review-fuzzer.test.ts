@@ -79,7 +79,7 @@ describe("answerProblem", () => {
     }
   });
 
-  const selectedCreate = cases(400).find((c) => c.kind === "valid" && c.body.includes(SCHEDULING_GATE) === false && c.body.includes('"CREATE"') && c.body.includes('"maroonedpods.io/maroon":"true"'));
+  const selectedCreate = cases(400).find((c) => c.kind === "valid" && !c.body.includes(SCHEDULING_GATE) && c.body.includes('"CREATE"') && c.body.includes('"maroonedpods.io/maroon":"true"'));
   if (!selectedCreate) throw new Error("no selected CREATE among the cases");
   const uid = (JSON.parse(selectedCreate.body.toString("utf8")) as { request: { uid: string } }).request.uid;
   const review = (response: Record<string, unknown>) => JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
