@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { KUBE_SYSTEM_NAMESPACE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { joinInfoFor, mintToken, renderCloudConfig, tokenSecret, userDataSecret, virtualMachineInstance, vmNameFor, type PodIdentity } from "../src/controller/artifacts.ts";
 import type { ControllerConfig } from "../src/controller/config.ts";
 import { sizeVm } from "../src/controller/sizing.ts";
@@ -62,7 +62,7 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
       run(`launch ${identity.namespace}/${identity.name}`, async () => {
         const vmName = vmNameFor(config, identity.uid);
         const token = mintToken((n) => randomBytes(n));
-        await core.createNamespacedSecret({ namespace: "kube-system", body: tokenSecret(identity, token, config, Date.now()) });
+        await core.createNamespacedSecret({ namespace: KUBE_SYSTEM_NAMESPACE, body: tokenSecret(identity, token, config, Date.now()) });
         const cloudConfig = renderCloudConfig(joinInfoFor(identity, vmName, token, config, deps.caCertHash));
         await core.createNamespacedSecret({ namespace: config.vmNamespace, body: userDataSecret(identity, vmName, config, cloudConfig) });
         await customObjects.createNamespacedCustomObject({

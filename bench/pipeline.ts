@@ -21,7 +21,7 @@ import { pino, type Logger } from "pino";
 import { integerFlag, UsageError } from "../src/cli/command.ts";
 import { OWNED_LABELS, MANAGED_BY } from "../src/api/conditions.ts";
 import { METRIC_NAMES } from "../src/api/metric-names.ts";
-import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_RUNTIME_CLASS, DEFAULT_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
+import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_RUNTIME_CLASS, DEFAULT_SYSTEM_NAMESPACE, KUBE_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
 import { resolveConfig, type ControllerConfig } from "../src/controller/config.ts";
 import { registerAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { startComponentProcess, type ComponentProcess } from "../src/devcluster/component-process.ts";
@@ -244,7 +244,7 @@ async function cleanUp(admin: KubeConfig, run: string, namespaces: readonly stri
   }
   await customObjects.deleteCollectionNamespacedCustomObject({ group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: vmNamespace, labelSelector: owned });
   await core.deleteCollectionNamespacedSecret({ namespace: vmNamespace, labelSelector: owned });
-  await core.deleteCollectionNamespacedSecret({ namespace: "kube-system", labelSelector: owned });
+  await core.deleteCollectionNamespacedSecret({ namespace: KUBE_SYSTEM_NAMESPACE, labelSelector: owned });
   await core.deleteCollectionNode({ labelSelector: NODE_POD_UID_LABEL });
   await pollUntil(`the ${run} run's objects to go`, async () => {
     const [pods, nodes] = await Promise.all([core.listPodForAllNamespaces({ labelSelector: podSelector, limit: 1 }), core.listNode({ labelSelector: NODE_POD_UID_LABEL, limit: 1 })]);

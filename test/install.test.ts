@@ -1,57 +1,39 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { CoreV1Api, KubernetesObjectApi, type V1Pod } from "@kubernetes/client-node";
 import { parse, parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNED_LABELS } from "../src/api/conditions.ts";
 import {
-  CLEANUP_FINALIZER, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_RUNTIME_CLASS, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, MANAGED_LABEL, MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE,
+  CLEANUP_FINALIZER, DEFAULT_RUNTIME_CLASS, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, MANAGED_LABEL, MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE,
 } from "../src/api/names.ts";
-import { serviceAccountKubeConfig } from "../src/devcluster/service-account.ts";
 import { objectRef } from "../src/install/changes.ts";
 import { typedObject } from "../src/kube/apply.ts";
 import { bundleWithCrds, INSTALL_FIELD_MANAGER } from "../src/install/install.ts";
 import { pollUntil } from "../src/util/poll.ts";
-import { clusterSnapshot } from "./support/cluster-snapshot.ts";
+import { clusterSnapshot, settledSnapshot } from "./support/cluster-snapshot.ts";
 import { startOwnCluster, type OwnCluster } from "./support/own-cluster.ts";
 import { requireKubectl } from "./support/kubectl.ts";
+import { startControllerAsServiceAccount } from "./support/controller-as-account.ts";
 import { vmiClient } from "./support/kube.ts";
-import { startComponent } from "./support/stack.ts";
+import { runCommand, type CommandResult } from "./support/processes.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "bin/maroonedpods.js");
-const run = promisify(execFile);
 
 let cluster: OwnCluster;
 let before: string[];
 
 /** Runs the CLI as a user would; resolves with its exit code and output instead of throwing. */
-async function maroonedpods(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, `--kubeconfig=${cluster.kubeconfigPath}`], { timeout: 300_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
+function maroonedpods(...args: string[]): Promise<CommandResult> {
+  return runCommand(process.execPath, [CLI, ...args, `--kubeconfig=${cluster.kubeconfigPath}`]);
 }
-
 
 beforeAll(async () => {
   cluster = await startOwnCluster();
-  // The controller-manager is still filling new namespaces (ServiceAccounts, kube-root-ca.crt): wait for a quiet cluster.
-  let previous: string[] = [];
-  before = await pollUntil("the new cluster to settle", async () => {
-    const current = await clusterSnapshot(cluster.admin);
-    const settled = current.includes("v1/serviceaccounts/kube-public/default") && JSON.stringify(current) === JSON.stringify(previous);
-    previous = current;
-    return settled ? current : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 2_000 });
+  before = await settledSnapshot(cluster.admin);
 }, 600_000);
 
 afterAll(async () => {
@@ -117,11 +99,7 @@ describe("maroonedpods install and uninstall on the local control plane", () => 
   });
 
   it("uninstall refuses while a marooned pod exists; --force tears it down, and the cluster is as it was", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "maroonedpods-uninstall-"));
-    const kubeconfig = join(dir, "controller.kubeconfig");
-    const account = await serviceAccountKubeConfig(cluster.admin, { namespace: DEFAULT_SYSTEM_NAMESPACE, name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT });
-    await writeFile(kubeconfig, account.exportConfig(), { mode: 0o600 });
-    const controller = await startComponent("controller", [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--ops-bind-address=127.0.0.1", "--ops-port=0", "--log-level=warn"]);
+    const controller = await startControllerAsServiceAccount(cluster.admin);
     try {
       // Managed as the webhook would leave it, in a namespace the webhook and the policies exempt: the webhook's
       // Service is not reachable from this API server. The RuntimeClass charges it its VM.
@@ -142,7 +120,6 @@ describe("maroonedpods install and uninstall on the local control plane", () => 
       expect(forced.stdout).toContain("customresourcedefinition/maroonedpodsconfigs.maroonedpods.io deleted");
     } finally {
       await controller.stop();
-      await rm(dir, { recursive: true, force: true });
     }
     expect(await clusterSnapshot(cluster.admin)).toEqual(before);
   }, 300_000);

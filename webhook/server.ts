@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { startAdmissionServer } from "../src/admission/server.ts";
+import { DEFAULT_METRICS_PREFIX } from "../src/api/metric-names.ts";
 import { startOpsServer } from "../src/util/ops-server.ts";
 import { MUTATE_PODS_PATH, podMutationHandler } from "./handler.ts";
 import { createWebhookMetrics } from "./metrics.ts";
@@ -29,7 +30,7 @@ export interface RunningWebhook {
 export async function startWebhook(options: WebhookOptions): Promise<RunningWebhook> {
   const { logger } = options;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "maroonedpods_webhook_" });
+  collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX.webhook });
   const metrics = createWebhookMetrics(registry);
   const keyPair = await loadKeyPair(options.tls);
   const admission = await startAdmissionServer({

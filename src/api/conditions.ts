@@ -29,6 +29,8 @@ export const REASONS = {
   TornDown: "TornDown",
   OrphanRemoved: "OrphanRemoved",
   InvalidConfig: "InvalidConfig",
+  NotApplied: "NotApplied",
+  ReconcileFailed: "ReconcileFailed",
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 

@@ -12,7 +12,13 @@ export const METRIC_NAMES = {
   teardowns: "maroonedpods_teardowns_total",
   orphansRemoved: "maroonedpods_orphans_removed_total",
   isLeader: "maroonedpods_leader",
+  pods: "maroonedpods_pods",
+  oldestGatedPodAge: "maroonedpods_oldest_gated_pod_age_seconds",
+  events: "maroonedpods_events_total",
   webhookCertificateRotations: "maroonedpods_webhook_certificate_rotations_total",
   webhookCertificateExpiry: "maroonedpods_webhook_certificate_expiry_timestamp_seconds",
   webhookCertificateSyncErrors: "maroonedpods_webhook_certificate_sync_errors_total",
 } as const;
+
+/** prom-client's default process and Node.js metrics, exported by each component under its own prefix. */
+export const DEFAULT_METRICS_PREFIX = { controller: "maroonedpods_controller_", webhook: "maroonedpods_webhook_" } as const;

@@ -35,6 +35,8 @@ export const DEFAULT_SYSTEM_NAMESPACE = "maroonedpods-system";
 export const DEFAULT_VM_NAMESPACE = "maroonedpods-vms";
 export const DEFAULT_CONTROLLER_SERVICE_ACCOUNT = "maroonedpods-controller";
 export const WEBHOOK_SERVICE_NAME = "maroonedpods-webhook";
+/** Where bootstrap tokens live, and the CA ConfigMap kube-controller-manager publishes into every namespace. */
+export const KUBE_SYSTEM_NAMESPACE = "kube-system";
 /** The group kubeadm puts its default node bootstrap tokens in; the controller's tokens use it by default. */
 export const KUBEADM_NODE_BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token";
 export const DEFAULT_WEBHOOK_SERVICE_ACCOUNT = "maroonedpods-webhook";

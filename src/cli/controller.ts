@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { DEFAULT_SYSTEM_NAMESPACE } from "../api/names.ts";
+import { DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE } from "../api/names.ts";
 import { announceReadyUntilSignal } from "../util/signals.ts";
 import { booleanFlag, integerFlag, parseDurationMs, UsageError, type Command } from "./command.ts";
 import { createCliLogger, LOGGING_OPTIONS } from "./logger.ts";
@@ -16,6 +16,7 @@ export const controllerCommand: Command = {
   options: {
     kubeconfig: { type: "string", valueName: "PATH", description: "kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)" },
     namespace: { type: "string", default: DEFAULT_SYSTEM_NAMESPACE, valueName: "NAME", description: "namespace of the leader Lease, of the kube-root-ca.crt it pins and of the webhook's certificate Secrets" },
+    "vm-namespace": { type: "string", default: DEFAULT_VM_NAMESPACE, valueName: "NAME", description: "namespace of the VMIs and their user-data Secrets, read once (the controller's Role there must match)" },
     "leader-elect": { type: "string", default: "true", valueName: "true|false", description: "hold a Lease so only one replica reconciles" },
     identity: { type: "string", valueName: "NAME", description: "leader election identity (default: hostname_pid)" },
     workers: { type: "string", default: "4", valueName: "N", description: "pods reconciled in parallel" },
@@ -31,6 +32,7 @@ export const controllerCommand: Command = {
     const namespace = String(values.namespace);
     const settings = {
       namespace,
+      vmNamespace: String(values["vm-namespace"]),
       leaderElection: booleanFlag("leader-elect", String(values["leader-elect"])),
       identity: typeof values.identity === "string" ? values.identity : `${hostname()}_${process.pid}`,
       workers: integerFlag("workers", String(values.workers), 1),

@@ -8,7 +8,7 @@ import {
   VersionApi,
   type KubeConfig,
 } from "@kubernetes/client-node";
-import { MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE } from "../api/names.ts";
+import { KUBE_SYSTEM_NAMESPACE, MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE } from "../api/names.ts";
 import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, resolveConfig, type MaroonedPodsConfigSpec } from "../controller/config.ts";
 import { apiMessageOf, statusCodeOf } from "../kube/errors.ts";
 import { kubeConfigFor } from "../kube/kubeconfig.ts";
@@ -127,7 +127,7 @@ async function bootstrapTokenCheck(kubeConfig: KubeConfig, core: CoreV1Api): Pro
   const secret = randomBytes(8).toString("hex");
   const name = `bootstrap-token-${id}`;
   await core.createNamespacedSecret({
-    namespace: "kube-system",
+    namespace: KUBE_SYSTEM_NAMESPACE,
     body: {
       metadata: { name, labels: { "app.kubernetes.io/managed-by": "maroonedpods-doctor" } },
       type: "bootstrap.kubernetes.io/token",
@@ -151,7 +151,7 @@ async function bootstrapTokenCheck(kubeConfig: KubeConfig, core: CoreV1Api): Pro
     if (statusCodeOf(error) === 401) return { check, ok: false, detail: "bootstrap tokens are refused: start kube-apiserver with --enable-bootstrap-token-auth=true" };
     throw error;
   } finally {
-    await core.deleteNamespacedSecret({ namespace: "kube-system", name });
+    await core.deleteNamespacedSecret({ namespace: KUBE_SYSTEM_NAMESPACE, name });
   }
 }
 

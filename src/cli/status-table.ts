@@ -1,5 +1,6 @@
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS } from "../api/conditions.ts";
+import { podStanding } from "../controller/census.ts";
 
 export interface StatusRow {
   readonly pod: string;
@@ -21,12 +22,6 @@ function conditionTime(pod: V1Pod, type: string): Date | undefined {
   return condition?.lastTransitionTime;
 }
 
-/** Where a pod stands: gated for its VM, released onto its node, or done. */
-function phaseOf(pod: V1Pod): string {
-  if (pod.metadata?.deletionTimestamp) return "Terminating";
-  if ((pod.spec?.schedulingGates ?? []).length > 0) return "WaitingForVM";
-  return pod.status?.phase ?? "Unknown";
-}
 
 /** What the table reads of a VMI: its name and the pod UID its owner label names. */
 export interface VmiMeta {
@@ -52,7 +47,7 @@ export function statusRows(pods: readonly V1Pod[], events: readonly CoreV1Event[
         pod: `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`,
         vm: vmByUid.get(pod.metadata?.uid ?? "") ?? "-",
         node: pod.spec?.nodeName ?? pod.metadata?.annotations?.[POD_ANNOTATIONS.node] ?? "-",
-        phase: phaseOf(pod),
+        phase: podStanding(pod),
         vmCreated: seconds(created, conditionTime(pod, POD_CONDITIONS.VMLaunched)),
         nodeTrusted: seconds(created, conditionTime(pod, POD_CONDITIONS.NodeTrusted)),
         running: seconds(created, pod.status?.phase === "Running" ? pod.status.startTime : undefined),

@@ -14,7 +14,7 @@ import {
   virtualMachineInstance,
   vmNameFor,
 } from "./artifacts.ts";
-import { countingBytes, defaultConfig, makeObserved, makePod, NOW, POD_UID, writeFilesOf, writtenJoinInfo } from "./fixtures.test-support.ts";
+import { actionsOf, countingBytes, defaultConfig, makeObserved, makePod, NOW, POD_UID, writeFilesOf, writtenJoinInfo } from "./fixtures.test-support.ts";
 import { decideLaunch } from "./launch.ts";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -109,7 +109,7 @@ describe("renderCloudConfig", () => {
   it("for a pod named $(reboot): the name never reaches the guest, and stays data where it is kept", () => {
     const o = makeObserved({ pod: makePod({ name: "$(reboot)", namespace: "`reboot`" }) });
     const result = decideLaunch(o, countingBytes());
-    const secrets = (result?.actions ?? []).flatMap((a) => (a.kind === "createSecret" ? [a.secret] : []));
+    const secrets = actionsOf(result, "createSecret").map((a) => a.secret);
     const userData = secrets.find((s) => s.type === "Opaque")?.stringData?.[USER_DATA_SECRET_KEY] ?? "";
     expect(userData).not.toContain("reboot");
     expect(writtenJoinInfo(userData).ok).toBe(true);

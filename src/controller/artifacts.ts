@@ -2,7 +2,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { stringify } from "yaml";
 import { MANAGED_BY, OWNED_LABELS, POD_NAME_ANNOTATION } from "../api/conditions.ts";
-import { dedicatedTaintKey, NODE_POD_UID_LABEL, NODE_VM_LABEL } from "../api/names.ts";
+import { dedicatedTaintKey, KUBE_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, NODE_VM_LABEL } from "../api/names.ts";
 import { JOIN_INFO_PATH, JOIN_INFO_VERSION, type JoinInfo } from "../joininfo/join-info.ts";
 import { formatCpuMillis, formatMemoryBytes } from "../kube/quantity.ts";
 import { VMI_GROUP, VMI_VERSION } from "../kubevirt/api.ts";
@@ -52,7 +52,7 @@ export function tokenSecret(pod: PodIdentity, token: BootstrapToken, config: Con
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: ownedMetadata(pod, tokenSecretNameFor(token.id), "kube-system"),
+    metadata: ownedMetadata(pod, tokenSecretNameFor(token.id), KUBE_SYSTEM_NAMESPACE),
     type: "bootstrap.kubernetes.io/token",
     stringData: {
       "token-id": token.id,

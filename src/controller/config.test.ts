@@ -54,6 +54,14 @@ describe("resolveConfig: defaults", () => {
   });
 });
 
+describe("resolveConfig: the VM namespace", () => {
+  it("comes from the controller's flag, never from the spec: caches watch where writes go", () => {
+    expect(resolved({ vmNamespace: "vms" }).vmNamespace).toBe("maroonedpods-vms");
+    const result = resolveConfig({ vmNamespace: "vms" }, { ...defaults, vmNamespace: "flagged" });
+    expect(result.ok && result.config.vmNamespace).toBe("flagged");
+  });
+});
+
 describe("resolveConfig: overrides", () => {
   it.each<[string, MaroonedPodsConfigSpec, Partial<ControllerConfig>]>([
     ["nodeImage", { nodeImage: "registry.example/node:kubeadm-1.33" }, { nodeImage: "registry.example/node:kubeadm-1.33" }],
@@ -78,7 +86,6 @@ describe("resolveConfig: overrides", () => {
     ["nodeTaintKey", { nodeTaintKey: "example.com" }, { taintKeyPrefix: "example.com" }],
     ["joinMethod", { joinMethod: "kubeadm" }, { joinMethod: "kubeadm" }],
     ["apiServerEndpoint with IPv6", { apiServerEndpoint: "https://[fd00::1]:6443" }, { apiServerEndpoint: "https://[fd00::1]:6443" }],
-    ["vmNamespace", { vmNamespace: "vms" }, { vmNamespace: "vms" }],
     ["nodeNamePrefix", { nodeNamePrefix: "mp" }, { nodeNamePrefix: "mp" }],
     ["registrationTimeout", { registrationTimeout: "90s" }, { registrationTimeoutMs: 90_000 }],
     ["maxAttempts", { maxAttempts: 5 }, { maxAttempts: 5 }],

@@ -64,7 +64,6 @@ export const SPEC_DEFAULTS = {
   kernelBootConfig: { kernelPath: "/boot/vmlinuz", initrdPath: "/boot/initramfs.img", kernelArgs: "console=ttyS0" },
   nodeTaintKey: DEFAULT_TAINT_KEY_PREFIX,
   joinMethod: "k3s",
-  vmNamespace: DEFAULT_VM_NAMESPACE,
   nodeNamePrefix: DEFAULT_NODE_NAME_PREFIX,
   registrationTimeout: "10m",
   maxAttempts: 3,
@@ -87,6 +86,13 @@ export function parseDuration(text: string): number | undefined {
 
 type Result = { ok: true; config: ControllerConfig } | { ok: false; errors: string[] };
 
+/** What the controller knows before any config: its own API endpoint, and the VM namespace its flag names. */
+export interface ConfigDefaults {
+  readonly apiServerEndpoint: string;
+  /** `--vm-namespace`, read once at start; spec.vmNamespace never overrides it. Default maroonedpods-vms. */
+  readonly vmNamespace?: string;
+}
+
 function quantity<T>(errors: string[], field: string, parse: (q: string) => T, value: string): T {
   try {
     return parse(value);
@@ -100,7 +106,7 @@ function quantity<T>(errors: string[], field: string, parse: (q: string) => T, v
  * The spec of the `default` MaroonedPodsConfig (or undefined when there is
  * none) resolved against the defaults; every problem is reported with its field.
  */
-export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults: { apiServerEndpoint: string }): Result {
+export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults: ConfigDefaults): Result {
   const s = spec ?? {};
   const errors: string[] = [];
   const base = { ...SPEC_DEFAULTS.baseVMResources, ...s.baseVMResources };
@@ -154,7 +160,8 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
       taintKeyPrefix,
       joinMethod: joinMethod as JoinMethod,
       apiServerEndpoint,
-      vmNamespace: s.vmNamespace ?? SPEC_DEFAULTS.vmNamespace,
+      // Caches watch one namespace from start to stop: every write goes where they watch.
+      vmNamespace: defaults.vmNamespace ?? DEFAULT_VM_NAMESPACE,
       nodeNamePrefix: prefix,
       registrationTimeoutMs: registrationTimeoutMs ?? 0,
       maxAttempts,

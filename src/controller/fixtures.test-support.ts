@@ -21,7 +21,7 @@ import { parse } from "yaml";
 import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfoResult } from "../joininfo/join-info.ts";
 import { USER_DATA_SECRET_KEY, userDataSecretNameFor, vmNameFor } from "./artifacts.ts";
 import { resolveConfig, SPEC_DEFAULTS, type ControllerConfig } from "./config.ts";
-import { attemptsMessage, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { attemptsMessage, type Action, type Observed, type PhaseResult, type Report } from "./observed.ts";
 
 /** The fake clock: every Observed built here sees this `now`. */
 export const NOW = Date.parse("2025-06-01T12:00:00.000Z");
@@ -236,12 +236,20 @@ export const noRandomBytes = (): Uint8Array => {
   throw new Error("randomBytes must not be called");
 };
 
+const actionsIn = (result: PhaseResult): readonly Action[] => (result.kind === "act" ? result.actions : []);
+
 /** The actions of one kind, typed. */
-export function actionsOf<K extends Action["kind"]>(result: PhaseResult | undefined, kind: K): Extract<Action, { kind: K }>[] {
-  return (result?.actions ?? []).filter((a): a is Extract<Action, { kind: K }> => a.kind === kind);
+export function actionsOf<K extends Action["kind"]>(result: PhaseResult, kind: K): Extract<Action, { kind: K }>[] {
+  return actionsIn(result).filter((a): a is Extract<Action, { kind: K }> => a.kind === kind);
 }
 
-export const kindsOf = (result: PhaseResult | undefined): string[] => (result?.actions ?? []).map((a) => a.kind);
+export const kindsOf = (result: PhaseResult): string[] => actionsIn(result).map((a) => a.kind);
+
+/** The Events the actions would report once they took effect, in order. */
+export const reportsOf = (result: PhaseResult): Report[] => actionsIn(result).flatMap((a) => ("report" in a && a.report ? [a.report] : []));
+
+/** When the result asks to be looked at again. */
+export const requeueOf = (result: PhaseResult): number | undefined => (result.kind === "skip" ? undefined : result.requeueAfterMs);
 
 /** The files a #cloud-config document writes, as cloud-init reads them. */
 export function writeFilesOf(cloudConfig: string): { path: string; permissions?: string; owner?: string; content: string }[] {

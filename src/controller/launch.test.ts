@@ -24,11 +24,13 @@ import {
   POD_NAME,
   POD_NAMESPACE,
   POD_UID,
+  reportsOf,
+  requeueOf,
   writeFilesOf,
   writtenJoinInfo,
 } from "./fixtures.test-support.ts";
 import { decideLaunch } from "./launch.ts";
-import type { Observed } from "./observed.ts";
+import { SKIP, type Observed, type PhaseResult } from "./observed.ts";
 import { sizeVm } from "./sizing.ts";
 
 /** countingBytes() draws 0..5 for the id and 6..21 for the secret. */
@@ -64,8 +66,8 @@ describe("decideLaunch: first launch", () => {
   const result = launch(o);
 
   it("creates the token Secret, the user data, the VMI, then records the launch", () => {
-    expect(result?.requeueAfterMs).toBeUndefined();
-    expect(kindsOf(result)).toEqual(["createSecret", "createSecret", "createVmi", "setCondition", "setCondition", "setCondition", "event"]);
+    expect(requeueOf(result)).toBeUndefined();
+    expect(kindsOf(result)).toEqual(["createSecret", "createSecret", "createVmi", "setCondition", "setCondition", "setCondition"]);
   });
 
   it("mints the token into a bootstrap token Secret in kube-system, labeled with the pod UID", () => {
@@ -130,7 +132,8 @@ describe("decideLaunch: first launch", () => {
         condition: { type: POD_CONDITIONS.NodeRegistered, status: "False", reason: REASONS.WaitingForNode, message: `waiting for node ${DEFAULT_VM_NAME} to register` },
       },
     ]);
-    expect(actionsOf(result, "event")).toEqual([{ kind: "event", type: "Normal", reason: REASONS.VMCreated, message }]);
+    expect(reportsOf(result)).toEqual([{ type: "Normal", reason: REASONS.VMCreated, message }]);
+    expect(actionsOf(result, "createVmi")[0]?.report).toEqual({ type: "Normal", reason: REASONS.VMCreated, message });
   });
 
   it("is deterministic for a given byte source", () => {
@@ -170,7 +173,7 @@ describe("decideLaunch: an existing token", () => {
 
   it("is reused, and the missing user data is rendered with it", () => {
     const result = decideLaunch(makeObserved({ tokens: [token] }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["createSecret", "createVmi", "setCondition", "setCondition", "setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["createSecret", "createVmi", "setCondition", "setCondition", "setCondition"]);
     const userData = actionsOf(result, "createSecret")[0]?.secret;
     expect(userData?.metadata?.namespace).toBe("maroonedpods-vms");
     expect(joinInfoIn(userData).token).toBe("xyz789.fedcba9876543210");
@@ -178,7 +181,7 @@ describe("decideLaunch: an existing token", () => {
 
   it("is reused, and present user data is left alone", () => {
     const result = decideLaunch(makeObserved({ tokens: [token], userDataSecret: makeUserDataSecret() }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["createVmi", "setCondition", "setCondition", "setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["createVmi", "setCondition", "setCondition", "setCondition"]);
   });
 
   it("skips a token Secret without token data", () => {
@@ -189,7 +192,7 @@ describe("decideLaunch: an existing token", () => {
 
   it("when absent, user data from an earlier token is replaced", () => {
     const result = launch(makeObserved({ userDataSecret: makeUserDataSecret() }));
-    expect(result?.actions.slice(0, 3)).toEqual([
+    expect(result.kind === "act" && result.actions.slice(0, 3)).toEqual([
       expect.objectContaining({ kind: "createSecret", secret: expect.objectContaining({ type: "bootstrap.kubernetes.io/token" }) as unknown }),
       { kind: "deleteSecret", namespace: "maroonedpods-vms", name: `${DEFAULT_VM_NAME}-cloud-init` },
       expect.objectContaining({ kind: "createSecret", secret: expect.objectContaining({ type: "Opaque" }) as unknown }),
@@ -202,13 +205,13 @@ describe("decideLaunch: nothing to do", () => {
   const launched = (reason: (typeof REASONS)[keyof typeof REASONS], status: "True" | "False") =>
     makePod({ attempts: 1, conditions: [podCondition(POD_CONDITIONS.VMLaunched, status, reason, { sinceMsAgo: 3_600_000 })] });
 
-  it.each<[string, Partial<Observed>]>([
-    ["the pod is not gated", { pod: makePod({ gated: false }) }],
-    ["the VMI exists", { pod: launched(REASONS.VMCreated, "True"), vmi: makeVmi() }],
-    ["VMLaunched is True (the VMI vanished: liveness decides)", { pod: launched(REASONS.VMCreated, "True") }],
-    ["attempts are exhausted", { pod: launched(REASONS.AttemptsExhausted, "False") }],
-  ])("%s", (_, overrides) => {
-    expect(decideLaunch(makeObserved(overrides), noRandomBytes)).toBeUndefined();
+  it.each<[string, Partial<Observed>, PhaseResult]>([
+    ["the pod is not gated: not launch's", { pod: makePod({ gated: false }) }, SKIP],
+    ["the VMI exists: not launch's", { pod: launched(REASONS.VMCreated, "True"), vmi: makeVmi() }, SKIP],
+    ["VMLaunched is True (the VMI vanished: liveness decides)", { pod: launched(REASONS.VMCreated, "True") }, SKIP],
+    ["attempts are exhausted: launch's, and nothing more to try", { pod: launched(REASONS.AttemptsExhausted, "False") }, { kind: "wait" }],
+  ])("%s", (_, overrides, expected) => {
+    expect(decideLaunch(makeObserved(overrides), noRandomBytes)).toEqual(expected);
   });
 });
 
@@ -225,11 +228,11 @@ describe("decideLaunch: a pod too big for the maximum VM", () => {
     ["memory", { memory: "64Gi" }, /pod requests 64Gi memory \+ 1Gi overhead = 65Gi, above the maximum 64Gi by 1Gi/],
   ])("%s: VMSizeExceedsMaximum and a Warning, nothing created", (_, requests, message) => {
     const result = decideLaunch(makeObserved({ pod: makePod({ requests }) }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["setCondition"]);
     const [set] = actionsOf(result, "setCondition");
     expect(set?.condition).toMatchObject({ type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.VMSizeExceedsMaximum });
     expect(set?.condition.message).toMatch(message);
-    expect(actionsOf(result, "event")).toEqual([{ kind: "event", type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: set?.condition.message }]);
+    expect(reportsOf(result)).toEqual([{ type: "Warning", reason: REASONS.VMSizeExceedsMaximum, message: set?.condition.message }]);
   });
 });
 
@@ -243,7 +246,7 @@ describe("decideLaunch: retries", () => {
     ["attempt 2, 200ms after", 1, 200, 800],
     ["attempt 3 waits twice as long", 2, 1_500, 500],
   ])("%s: only a requeue until the backoff is due", (_, attempts, sinceMsAgo, requeueAfterMs) => {
-    expect(decideLaunch(makeObserved({ pod: retrying(attempts, sinceMsAgo) }), noRandomBytes)).toEqual({ actions: [], requeueAfterMs });
+    expect(decideLaunch(makeObserved({ pod: retrying(attempts, sinceMsAgo) }), noRandomBytes)).toEqual({ kind: "wait", requeueAfterMs });
   });
 
   it.each([
@@ -258,17 +261,17 @@ describe("decideLaunch: retries", () => {
 
   it("deletes the previous attempt's node before reusing its name", () => {
     const result = decideLaunch(makeObserved({ pod: retrying(1, 5_000), node: makeNode() }), noRandomBytes);
-    expect(result).toEqual({ actions: [{ kind: "deleteNode", name: DEFAULT_VM_NAME }] });
+    expect(result).toEqual({ kind: "act", actions: [{ kind: "deleteNode", name: DEFAULT_VM_NAME }] });
   });
 
   it("measures the backoff with the injected clock", () => {
     const o = makeObserved({ pod: retrying(1, 0) });
-    expect(decideLaunch({ ...o, now: NOW + 999 }, noRandomBytes)).toEqual({ actions: [], requeueAfterMs: 1 });
+    expect(decideLaunch({ ...o, now: NOW + 999 }, noRandomBytes)).toEqual({ kind: "wait", requeueAfterMs: 1 });
     expect(actionsOf(decideLaunch({ ...o, now: NOW + 1_000 }, countingBytes()), "createVmi")).toHaveLength(1);
   });
 
   it("caps the backoff, so a large count cannot overflow the timer", () => {
-    expect(decideLaunch(makeObserved({ pod: retrying(999_999, 0), config: defaultConfig({ maxAttempts: 1_000_000 }) }), noRandomBytes)).toEqual({ actions: [], requeueAfterMs: 5 * 60_000 });
+    expect(decideLaunch(makeObserved({ pod: retrying(999_999, 0), config: defaultConfig({ maxAttempts: 1_000_000 }) }), noRandomBytes)).toEqual({ kind: "wait", requeueAfterMs: 5 * 60_000 });
   });
 });
 
@@ -285,13 +288,14 @@ describe("decideLaunch: names out of the tenant's reach", () => {
     ["a node claiming another pod's UID", { podUidLabel: "0a1b2c3d-4e5f-4a6b-8c7d-000000000000" }],
   ])("mints no token and makes no VM when the name is taken by %s", (_, nodeOptions) => {
     const result = decideLaunch(makeObserved({ node: makeNode(nodeOptions) }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["setCondition"]);
     expect(actionsOf(result, "setCondition")[0]?.condition).toMatchObject({ type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.NodeNameInUse });
-    expect(result?.requeueAfterMs).toBeGreaterThan(0);
+    expect(reportsOf(result)).toMatchObject([{ type: "Warning", reason: REASONS.NodeNameInUse }]);
+    expect(requeueOf(result)).toBeGreaterThan(0);
   });
 
   it("removes a node its own VM left under the name before a first recorded attempt", () => {
-    expect(decideLaunch(makeObserved({ node: makeNode() }), noRandomBytes)).toEqual({ actions: [{ kind: "deleteNode", name: DEFAULT_VM_NAME }] });
+    expect(decideLaunch(makeObserved({ node: makeNode() }), noRandomBytes)).toEqual({ kind: "act", actions: [{ kind: "deleteNode", name: DEFAULT_VM_NAME }] });
   });
 
   it.each<[string, string]>([
@@ -309,9 +313,9 @@ describe("decideLaunch: a VM never costs more than the pod is charged", () => {
     const pod = makePod();
     delete pod.spec?.overhead;
     const result = decideLaunch(makeObserved({ pod }), noRandomBytes);
-    expect(kindsOf(result)).toEqual(["setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["setCondition"]);
     expect(actionsOf(result, "setCondition")[0]?.condition).toMatchObject({ type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.VMCostExceedsCharge });
-    expect(actionsOf(result, "event")[0]).toMatchObject({ type: "Warning", reason: REASONS.VMCostExceedsCharge });
+    expect(reportsOf(result)[0]).toMatchObject({ type: "Warning", reason: REASONS.VMCostExceedsCharge });
   });
 
   it("sizes the VM to exactly the charge with the defaults", () => {
@@ -325,7 +329,7 @@ describe("decideLaunch: a VM never costs more than the pod is charged", () => {
 describe("decideLaunch: a launch whose bookkeeping was lost", () => {
   it("records a VMI that exists without a VMLaunched condition, so liveness can time it out", () => {
     const result = decideLaunch(makeObserved({ vmi: makeVmi({ phase: "Scheduling" }) }), noRandomBytes);
-    expect(result?.actions).toEqual([
+    expect(result.kind === "act" && result.actions).toEqual([
       {
         kind: "setCondition",
         condition: { type: POD_CONDITIONS.VMLaunched, status: "True", reason: REASONS.VMCreated, message: `VM ${DEFAULT_VM_NAME} created (attempt 1 of 3)` },
@@ -341,10 +345,10 @@ describe("decideLaunch: a launch whose bookkeeping was lost", () => {
 
   it("does not touch a VMI that liveness is replacing", () => {
     const pod = makePod({ attempts: 1, conditions: [podCondition(POD_CONDITIONS.VMLaunched, "False", REASONS.VMFailed)] });
-    expect(decideLaunch(makeObserved({ pod, vmi: makeVmi({ phase: "Failed" }) }), noRandomBytes)).toBeUndefined();
+    expect(decideLaunch(makeObserved({ pod, vmi: makeVmi({ phase: "Failed" }) }), noRandomBytes)).toEqual(SKIP);
   });
 
   it("ignores a released pod", () => {
-    expect(decideLaunch(makeObserved({ pod: makePod({ gated: false }), vmi: makeVmi() }), noRandomBytes)).toBeUndefined();
+    expect(decideLaunch(makeObserved({ pod: makePod({ gated: false }), vmi: makeVmi() }), noRandomBytes)).toEqual(SKIP);
   });
 });

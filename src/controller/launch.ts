@@ -10,7 +10,7 @@ import {
   type BootstrapToken,
   type PodIdentity,
 } from "./artifacts.ts";
-import { attemptsMessage, attemptsOf, conditionOf, conditionSince, isGated, isOwnNode, setConditionIfChanged, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { act, attemptsMessage, attemptsOf, conditionOf, conditionSince, isGated, isOwnNode, setConditionIfChanged, SKIP, wait, warning, type Action, type Observed, type PhaseResult } from "./observed.ts";
 import { waitingForNode } from "./registration.ts";
 import { sizeVm } from "./sizing.ts";
 
@@ -35,27 +35,29 @@ function existingToken(o: Observed): BootstrapToken | undefined {
  * Secret, create the VMI. Each create is idempotent (AlreadyExists is success),
  * so a crash between them is repaired by the next reconcile.
  */
-export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array): PhaseResult | undefined {
-  if (!isGated(o.pod)) return undefined;
+export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array): PhaseResult {
+  if (!isGated(o.pod)) return SKIP;
   const launched = conditionOf(o.pod, POD_CONDITIONS.VMLaunched);
   if (o.vmi) {
     // A VMI with no VMLaunched condition at all was created but never recorded (a failed
     // write or a crash right after createVmi). Record it: liveness times out and
     // replaces only launches it can see.
-    return launched === undefined ? { actions: recordLaunch(o, Math.max(1, attemptsOf(o.pod))) } : undefined;
+    return launched === undefined ? act(recordLaunch(o, Math.max(1, attemptsOf(o.pod)))) : SKIP;
   }
+  // Launched and gone: liveness replaces it. Exhausted: nothing more to try.
+  if (launched?.status === "True") return SKIP;
+  if (launched?.reason === REASONS.AttemptsExhausted) return wait();
   // A pod refused for its size is looked at again: a raised maxVMResources applies to it too.
-  if (launched?.status === "True" || launched?.reason === REASONS.AttemptsExhausted) return undefined;
 
   const attempts = attemptsOf(o.pod);
   if (attempts > 0) {
     const readyAt = (conditionSince(o.pod, POD_CONDITIONS.VMLaunched) ?? 0) + Math.min(RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_BASE_MS * 2 ** (attempts - 1));
-    if (o.now < readyAt) return { actions: [], requeueAfterMs: readyAt - o.now };
+    if (o.now < readyAt) return wait(readyAt - o.now);
   }
   const refusal = refusalOf(o);
   if (refusal) return refuse(o, refusal);
   // A node this pod's VM registered, left from an earlier VM of the same name: gone before the name is reused.
-  if (o.node) return { actions: [{ kind: "deleteNode", name: o.vmName }] };
+  if (o.node) return act([{ kind: "deleteNode", name: o.vmName }]);
 
   const size = sizeVm(o.pod, o.config.sizing);
   if (!size.ok) return refuse(o, { reason: size.problem === "exceedsCharge" ? REASONS.VMCostExceedsCharge : REASONS.VMSizeExceedsMaximum, message: size.reason });
@@ -74,9 +76,9 @@ export function decideLaunch(o: Observed, randomBytes: (n: number) => Uint8Array
     actions.push({ kind: "createSecret", secret: userDataSecret(pod, o.vmName, o.config, cloudConfig) });
   }
   // A new VM means a new node to wait for: said in the same status write as VMLaunched.
-  actions.push({ kind: "createVmi", vmi: virtualMachineInstance(pod, o.vmName, o.config, size) }, ...recordLaunch(o, attempts + 1), { kind: "setCondition", condition: waitingForNode(o) });
-  actions.push({ kind: "event", type: "Normal", reason: REASONS.VMCreated, message: launchMessage(o, attempts + 1) });
-  return { actions };
+  const report = { type: "Normal", reason: REASONS.VMCreated, message: launchMessage(o, attempts + 1) } as const;
+  actions.push({ kind: "createVmi", vmi: virtualMachineInstance(pod, o.vmName, o.config, size), report }, ...recordLaunch(o, attempts + 1), { kind: "setCondition", condition: waitingForNode(o) });
+  return act(actions);
 }
 
 const launchMessage = (o: Observed, attempt: number): string => `VM ${o.vmName} created (${attemptsMessage(attempt, o.config.maxAttempts)})`;
@@ -107,9 +109,8 @@ function refusalOf(o: Observed): Refusal | undefined {
 
 /** VMLaunched False with the reason, and a Warning the first time it is said. */
 function refuse(o: Observed, { reason, message, recheckMs }: Refusal): PhaseResult {
-  const changed = setConditionIfChanged(o.pod, { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message });
-  const warn: Action[] = changed.length > 0 ? [{ kind: "event", type: "Warning", reason, message }] : [];
-  return { actions: [...changed, ...warn], ...(recheckMs === undefined ? {} : { requeueAfterMs: recheckMs }) };
+  const condition = { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message } as const;
+  return act(setConditionIfChanged(o.pod, condition, warning(condition)), recheckMs);
 }
 
 /**

@@ -13,9 +13,10 @@ import {
   NOW,
   podCondition,
   POD_UID,
+  reportsOf,
 } from "./fixtures.test-support.ts";
 import { decideLiveness, replacementReason } from "./liveness.ts";
-import type { Action, Observed } from "./observed.ts";
+import { SKIP, type Action, type Observed } from "./observed.ts";
 
 const MINUTE = 60_000;
 const TIMEOUT = 10 * MINUTE;
@@ -37,8 +38,7 @@ const DELETE_NODE: Action = { kind: "deleteNode", name: DEFAULT_VM_NAME };
 
 const replaced = (deletes: Action[], reason: Reason, message: string): Action[] => [
   ...deletes,
-  { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message } },
-  { kind: "event", type: "Warning", reason, message },
+  { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message }, report: { type: "Warning", reason, message } },
 ];
 
 describe("decideLiveness: a VM to replace", () => {
@@ -64,7 +64,7 @@ describe("decideLiveness: a VM to replace", () => {
   ])("%s: deleted, VMLaunched False, a Warning", (_, overrides, deletes, reason, problem) => {
     const o = launched(overrides);
     expect(replacementReason(o)).toEqual({ reason, message: problem });
-    expect(decideLiveness(o)).toEqual({ actions: replaced(deletes, reason, `${problem}; replacing it`) });
+    expect(decideLiveness(o)).toEqual({ kind: "act", actions: replaced(deletes, reason, `${problem}; replacing it`) });
   });
 
   it.each<[string, Partial<Observed>, string]>([
@@ -75,50 +75,47 @@ describe("decideLiveness: a VM to replace", () => {
     const o = launched({ pod: launchedPod(3, MINUTE), ...overrides });
     const result = decideLiveness(o);
     const message = `${problem}; gave up after 3 attempts`;
-    expect(result?.actions.slice(-2)).toEqual([
-      { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.AttemptsExhausted, message } },
-      { kind: "event", type: "Warning", reason: REASONS.AttemptsExhausted, message },
-    ]);
-    expect(result?.actions.filter((a) => a.kind.startsWith("delete")).length).toBeGreaterThan(0);
+    expect(result.kind === "act" && result.actions.at(-1)).toEqual(
+      { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason: REASONS.AttemptsExhausted, message }, report: { type: "Warning", reason: REASONS.AttemptsExhausted, message } },
+    );
+    expect(result.kind === "act" && result.actions.filter((a) => a.kind.startsWith("delete")).length).toBeGreaterThan(0);
   });
 
   it("uses the configured maxAttempts and registrationTimeout", () => {
     const config: ControllerConfig = { ...defaultConfig(), maxAttempts: 1, registrationTimeoutMs: 30_000 };
     const result = decideLiveness(launched({ config, pod: launchedPod(1, 30_001) }));
-    expect(result?.actions.at(-1)).toEqual({
-      kind: "event",
-     
+    expect(reportsOf(result)).toEqual([{
       type: "Warning",
       reason: REASONS.AttemptsExhausted,
       message: `no verified node for VM ${DEFAULT_VM_NAME} within 30s; gave up after 1 attempts`,
-    });
+    }]);
   });
 });
 
 describe("decideLiveness: a healthy VM", () => {
   it.each([
-    ["just launched", 0, TIMEOUT + 100],
-    ["a minute in", MINUTE, TIMEOUT - MINUTE + 100],
-    ["exactly at the deadline", TIMEOUT, 100],
-  ])("%s: requeue at the registration deadline", (_, sinceMsAgo, requeueAfterMs) => {
-    expect(decideLiveness(launched({ pod: launchedPod(1, sinceMsAgo) }))).toEqual({ actions: [], requeueAfterMs });
+    ["just launched", 0],
+    ["a minute in", MINUTE],
+    ["exactly at the deadline", TIMEOUT],
+  ])("%s: not liveness's (registration waits for the deadline)", (_, sinceMsAgo) => {
+    expect(decideLiveness(launched({ pod: launchedPod(1, sinceMsAgo) }))).toEqual(SKIP);
   });
 
   it("follows the fake clock", () => {
     const o = launched({ pod: launchedPod(1, 0) });
-    expect(decideLiveness({ ...o, now: NOW + TIMEOUT - 5_000 })).toEqual({ actions: [], requeueAfterMs: 5_100 });
-    expect(decideLiveness({ ...o, now: NOW + TIMEOUT + 1 })?.actions.at(-1)).toMatchObject({ reason: REASONS.RegistrationTimedOut });
+    expect(decideLiveness({ ...o, now: NOW + TIMEOUT - 5_000 })).toEqual(SKIP);
+    expect(reportsOf(decideLiveness({ ...o, now: NOW + TIMEOUT + 1 }))).toMatchObject([{ reason: REASONS.RegistrationTimedOut }]);
   });
 
   it("has no registration timeout once its node is trusted", () => {
     const o = launched({ pod: launchedPod(1, 24 * 60 * MINUTE), node: makeNode({ trustedFor: POD_UID, ready: "False" }) });
     expect(replacementReason(o)).toBeUndefined();
-    expect(decideLiveness(o)).toBeUndefined();
+    expect(decideLiveness(o)).toEqual(SKIP);
   });
 
   it("still replaces a trusted node's VM when the VMI fails", () => {
     const o = launched({ vmi: makeVmi({ phase: "Failed" }), node: makeNode({ trustedFor: POD_UID }) });
-    expect(decideLiveness(o)?.actions.at(-1)).toMatchObject({ reason: REASONS.VMFailed });
+    expect(reportsOf(decideLiveness(o))).toMatchObject([{ reason: REASONS.VMFailed }]);
   });
 });
 
@@ -129,6 +126,6 @@ describe("decideLiveness: not its business", () => {
     ["a pod whose VM was just replaced", { pod: makePod({ attempts: 1, conditions: [podCondition(POD_CONDITIONS.VMLaunched, "False", REASONS.VMFailed)] }), vmi: undefined }],
     ["a pod that gave up", { pod: makePod({ attempts: 3, conditions: [podCondition(POD_CONDITIONS.VMLaunched, "False", REASONS.AttemptsExhausted, { sinceMsAgo: TIMEOUT * 2 })] }), vmi: undefined }],
   ])("%s", (_, overrides) => {
-    expect(decideLiveness(launched(overrides))).toBeUndefined();
+    expect(decideLiveness(launched(overrides))).toEqual(SKIP);
   });
 });

@@ -1,7 +1,7 @@
 import { POD_CONDITIONS, REASONS, type Reason } from "../api/conditions.ts";
-import { attemptsOf, conditionOf, conditionSince, isGated, type Observed, type PhaseResult } from "./observed.ts";
+import { act, attemptsOf, conditionOf, conditionSince, isGated, SKIP, warning, type Observed, type PhaseResult } from "./observed.ts";
 import { deleteEverything } from "./teardown.ts";
-import { isTrusted } from "./registration.ts";
+import { isTrusted } from "./verification.ts";
 
 /** Why the VM for a waiting pod must be replaced, or undefined when it is healthy or still in time. */
 export function replacementReason(o: Observed): { reason: Reason; message: string } | undefined {
@@ -20,26 +20,15 @@ export function replacementReason(o: Observed): { reason: Reason; message: strin
  * Liveness: a VM that failed, vanished or never produced a verified node is
  * deleted; launch then replaces it, with backoff, up to maxAttempts. After the
  * last attempt the pod stays gated with VMLaunched False and a Warning.
+ * Registration looks again when the registration deadline passes.
  */
-export function decideLiveness(o: Observed): PhaseResult | undefined {
-  if (!isGated(o.pod)) return undefined;
+export function decideLiveness(o: Observed): PhaseResult {
+  if (!isGated(o.pod)) return SKIP;
   const problem = replacementReason(o);
-  if (problem) {
-    const exhausted = attemptsOf(o.pod) >= o.config.maxAttempts;
-    const reason = exhausted ? REASONS.AttemptsExhausted : problem.reason;
-    const message = exhausted ? `${problem.message}; gave up after ${attemptsOf(o.pod)} attempts` : `${problem.message}; replacing it`;
-    return {
-      actions: [
-        ...deleteEverything(o),
-        { kind: "setCondition", condition: { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message } },
-        { kind: "event", type: "Warning", reason, message },
-      ],
-    };
-  }
-  // Still in time: look again when the registration deadline passes.
-  const launched = conditionSince(o.pod, POD_CONDITIONS.VMLaunched);
-  if (launched !== undefined && conditionOf(o.pod, POD_CONDITIONS.VMLaunched)?.status === "True" && !isTrusted(o)) {
-    return { actions: [], requeueAfterMs: Math.max(0, launched + o.config.registrationTimeoutMs - o.now) + 100 };
-  }
-  return undefined;
+  if (!problem) return SKIP;
+  const exhausted = attemptsOf(o.pod) >= o.config.maxAttempts;
+  const reason = exhausted ? REASONS.AttemptsExhausted : problem.reason;
+  const message = exhausted ? `${problem.message}; gave up after ${attemptsOf(o.pod)} attempts` : `${problem.message}; replacing it`;
+  const condition = { type: POD_CONDITIONS.VMLaunched, status: "False", reason, message } as const;
+  return act([...deleteEverything(o), { kind: "setCondition", condition, report: warning(condition) }]);
 }

@@ -1,6 +1,12 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { METRIC_NAMES } from "../api/metric-names.ts";
+import { REASONS } from "../api/conditions.ts";
+import type { PodCensus } from "./census.ts";
+
+/** The Warning reasons the alert rules watch: a VM that failed or never became a trusted node, and the give-up. */
+export const ALERTED_WARNINGS = { vmFailures: [REASONS.VMFailed, REASONS.VMDisappeared, REASONS.RegistrationTimedOut], exhausted: [REASONS.AttemptsExhausted] } as const;
+const ALERTED_WARNING_REASONS = [...ALERTED_WARNINGS.vmFailures, ...ALERTED_WARNINGS.exhausted];
 
 /** The lifecycle spans measured, named for the histogram's `phase` label. */
 export type Span = "gateToVmCreated" | "vmCreatedToNodeTrusted" | "nodeTrustedToReleased" | "gateToReleased";
@@ -16,9 +22,11 @@ export interface ControllerMetrics {
   teardown(): void;
   orphanRemoved(kind: string): void;
   leader(isLeader: boolean): void;
+  /** An Event the controller recorded on a pod, counted by type and reason. */
+  event(type: "Normal" | "Warning", reason: string): void;
 }
 
-export function createControllerMetrics(registry: Registry, vmsByPhase: () => Record<string, number>): ControllerMetrics {
+export function createControllerMetrics(registry: Registry, vmsByPhase: () => Record<string, number>, pods: () => PodCensus): ControllerMetrics {
   const registers = [registry];
   const phases = new Histogram({
     name: METRIC_NAMES.phaseDuration,
@@ -55,6 +63,27 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
       for (const [phase, count] of Object.entries(vmsByPhase())) this.set({ phase }, count);
     },
   });
+  new Gauge({
+    name: METRIC_NAMES.pods,
+    help: "Managed pods by where they stand: WaitingForVM (gated), their pod phase once released, Terminating.",
+    labelNames: ["phase"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [phase, count] of Object.entries(pods().byStanding)) this.set({ phase }, count);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.oldestGatedPodAge,
+    help: "Seconds the longest-waiting gated pod has waited for its VM node since creation; 0 when none waits.",
+    registers,
+    collect() {
+      this.set(pods().oldestGatedSeconds);
+    },
+  });
+  const events = new Counter({ name: METRIC_NAMES.events, help: "Events recorded on pods, by type and reason.", labelNames: ["type", "reason"] as const, registers });
+  // Present at 0 from the start, so that increase() sees the first one (a series born at 1 shows no increase).
+  for (const reason of ALERTED_WARNING_REASONS) events.inc({ type: "Warning", reason }, 0);
   const observeSince = (span: Span, since: number | undefined, now: number) => {
     if (since !== undefined && now >= since) phases.observe({ phase: span }, (now - since) / 1000);
   };
@@ -75,5 +104,6 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
     teardown: () => { teardowns.inc(); },
     orphanRemoved: (kind) => { orphans.inc({ kind }); },
     leader: (isLeader) => { leader.set(isLeader ? 1 : 0); },
+    event: (type, reason) => { events.inc({ type, reason }); },
   };
 }

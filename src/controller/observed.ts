@@ -1,6 +1,6 @@
 import type { V1Node, V1Pod, V1PodCondition, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
-import { POD_CONDITIONS, REASONS, type PodConditionType, type Reason } from "../api/conditions.ts";
+import { POD_CONDITIONS, type PodConditionType, type Reason } from "../api/conditions.ts";
 import { NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../api/names.ts";
 import type { ControllerConfig } from "./config.ts";
 
@@ -29,25 +29,41 @@ export interface DesiredCondition {
   readonly message: string;
 }
 
+/** An Event on the pod that reports a write: it goes out only once that write took effect. */
+export interface Report {
+  readonly type: "Normal" | "Warning";
+  readonly reason: Reason;
+  readonly message: string;
+}
+
 export type Action =
   | { readonly kind: "createSecret"; readonly secret: V1Secret }
-  | { readonly kind: "createVmi"; readonly vmi: V1VirtualMachineInstance }
+  | { readonly kind: "createVmi"; readonly vmi: V1VirtualMachineInstance; readonly report?: Report }
   | { readonly kind: "deleteVmi"; readonly namespace: string; readonly name: string }
   | { readonly kind: "deleteSecret"; readonly namespace: string; readonly name: string }
   | { readonly kind: "deleteNode"; readonly name: string }
-  | { readonly kind: "trustNode"; readonly name: string; readonly podUid: string }
-  | { readonly kind: "releasePod"; readonly podUid: string; readonly node: string }
-  | { readonly kind: "setCondition"; readonly condition: DesiredCondition }
+  | { readonly kind: "trustNode"; readonly name: string; readonly podUid: string; readonly report?: Report }
+  | { readonly kind: "releasePod"; readonly podUid: string; readonly node: string; readonly report?: Report }
+  /** Conditions go out together in one status patch; their reports once it went through. */
+  | { readonly kind: "setCondition"; readonly condition: DesiredCondition; readonly report?: Report }
   | { readonly kind: "annotatePod"; readonly annotations: Readonly<Record<string, string>> }
-  /** An Event on the pod: that is where `kubectl describe` shows a user what happened. */
-  | { readonly kind: "event"; readonly type: "Normal" | "Warning"; readonly reason: Reason; readonly message: string }
-  | { readonly kind: "removeFinalizer" };
+  | { readonly kind: "removeFinalizer"; readonly report?: Report };
 
-/** What a phase decided: its writes (possibly none) and when to look again. */
-export interface PhaseResult {
-  readonly actions: readonly Action[];
-  readonly requeueAfterMs?: number;
-}
+/**
+ * What a phase decided. `skip`: the pod is not this phase's, the next one decides. `wait`: it is, and there is
+ * nothing to write yet (look again after `requeueAfterMs`, if given). `act`: its writes, in order. The reconcile
+ * stops at the first phase that does not skip.
+ */
+export type PhaseResult =
+  | { readonly kind: "skip" }
+  | { readonly kind: "wait"; readonly requeueAfterMs?: number }
+  | { readonly kind: "act"; readonly actions: readonly Action[]; readonly requeueAfterMs?: number };
+
+export const SKIP: PhaseResult = { kind: "skip" };
+export const wait = (requeueAfterMs?: number): PhaseResult => (requeueAfterMs === undefined ? { kind: "wait" } : { kind: "wait", requeueAfterMs });
+/** The actions, or a wait when there are none: a phase that owns the pod never skips for want of a write. */
+export const act = (actions: readonly Action[], requeueAfterMs?: number): PhaseResult =>
+  actions.length === 0 ? wait(requeueAfterMs) : { kind: "act", actions, ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }) };
 
 export const isGated = (pod: V1Pod): boolean => (pod.spec?.schedulingGates ?? []).some((g) => g.name === SCHEDULING_GATE);
 
@@ -64,12 +80,15 @@ export function conditionSince(pod: V1Pod, type: PodConditionType): number | und
   return time === undefined ? undefined : new Date(time).getTime();
 }
 
-/** A setCondition action, or nothing when the pod already says the same. */
-export function setConditionIfChanged(pod: V1Pod, condition: DesiredCondition): Action[] {
+/** A setCondition action (with the Event that reports it, if any), or nothing when the pod already says the same. */
+export function setConditionIfChanged(pod: V1Pod, condition: DesiredCondition, report?: Report): Action[] {
   const current = conditionOf(pod, condition.type);
   if (current?.status === condition.status && current.reason === condition.reason && current.message === condition.message) return [];
-  return [{ kind: "setCondition", condition }];
+  return [{ kind: "setCondition", condition, ...(report ? { report } : {}) }];
 }
+
+/** A Warning that says what the condition says. */
+export const warning = (condition: DesiredCondition): Report => ({ type: "Warning", reason: condition.reason, message: condition.message });
 
 /** The VMAttempts condition's message; written by launch only, in the pod's status. */
 export const attemptsMessage = (attempt: number, maxAttempts: number): string => `attempt ${attempt} of ${maxAttempts}`;
@@ -85,11 +104,3 @@ export function attemptsOf(pod: V1Pod): number {
 export const isOwnNode = (o: Observed): boolean => o.node !== undefined && o.node.metadata?.labels?.[NODE_POD_UID_LABEL] === o.pod.metadata?.uid;
 
 export const isNodeReady = (node: V1Node): boolean => node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-
-/** The release: the one pod update onto the pod's node, and the Event that tells its owner. */
-export function releaseActions(o: Observed): Action[] {
-  return [
-    { kind: "releasePod", podUid: o.pod.metadata?.uid ?? "", node: o.vmName },
-    { kind: "event", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${o.vmName}` },
-  ];
-}

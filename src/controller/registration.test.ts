@@ -15,10 +15,12 @@ import {
   podCondition,
   POD_UID,
   registrationTaint,
+  reportsOf,
   VM_IP,
 } from "./fixtures.test-support.ts";
-import type { Observed } from "./observed.ts";
-import { decideRegistration, isTrusted, verifyNode, vmiAddresses } from "./registration.ts";
+import { SKIP, type Observed } from "./observed.ts";
+import { decideRegistration } from "./registration.ts";
+import { isTrusted, verifyNode, vmiAddresses } from "./verification.ts";
 
 const OTHER_UID = "99999999-8888-4777-8666-555555555555";
 const TOKEN = makeTokenSecret();
@@ -39,22 +41,33 @@ describe("decideRegistration: not its turn", () => {
     ["no VMI yet", { vmi: undefined, node: makeNode() }],
     ["a failed VMI (liveness replaces it)", { vmi: makeVmi({ phase: "Failed" }), node: makeNode() }],
   ])("%s", (_, overrides) => {
-    expect(decideRegistration(waiting(overrides))).toBeUndefined();
+    expect(decideRegistration(waiting(overrides))).toEqual(SKIP);
   });
 });
 
 describe("decideRegistration: waiting for the node", () => {
   const message = `waiting for node ${DEFAULT_VM_NAME} to register`;
 
-  it("says so in NodeRegistered False WaitingForNode", () => {
+  /** Launched a minute ago: liveness gives up on the VM nine minutes on, and registration looks again just after. */
+  const untilDeadline = 10 * 60_000 - 60_000 + 100;
+
+  it("says so in NodeRegistered False WaitingForNode, and looks again at the registration deadline", () => {
     expect(decideRegistration(waiting())).toEqual({
+      kind: "act",
       actions: [{ kind: "setCondition", condition: { type: POD_CONDITIONS.NodeRegistered, status: "False", reason: REASONS.WaitingForNode, message } }],
+      requeueAfterMs: untilDeadline,
     });
   });
 
-  it("does nothing when the pod already says so", () => {
+  it("waits when the pod already says so", () => {
     const pod = launchedPod(POD_CONDITIONS.NodeRegistered, "False", REASONS.WaitingForNode, { message });
-    expect(decideRegistration(waiting({ pod }))).toEqual({ actions: [] });
+    expect(decideRegistration(waiting({ pod }))).toEqual({ kind: "wait", requeueAfterMs: untilDeadline });
+  });
+
+  it("follows the fake clock to the deadline", () => {
+    const pod = launchedPod(POD_CONDITIONS.NodeRegistered, "False", REASONS.WaitingForNode, { message });
+    const o = waiting({ pod });
+    expect(decideRegistration({ ...o, now: o.now + untilDeadline - 100 })).toEqual({ kind: "wait", requeueAfterMs: 100 });
   });
 });
 
@@ -72,22 +85,23 @@ describe("decideRegistration: a node that fails verification", () => {
     ["a VMI without addresses yet", makeNode(), makeVmi({ ips: [] }), "(none yet)"],
   ])("%s: NodeTrusted False and one Warning", (_, node, vmi, problem) => {
     const result = decideRegistration(waiting({ node, vmi }));
-    expect(kindsOf(result)).toEqual(["setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["setCondition"]);
     const [set] = actionsOf(result, "setCondition");
     expect(set?.condition).toMatchObject({ type: POD_CONDITIONS.NodeTrusted, status: "False", reason: REASONS.NodeVerificationFailed });
     expect(set?.condition.message).toContain(`node ${DEFAULT_VM_NAME} failed verification: `);
     expect(set?.condition.message).toContain(problem);
-    expect(actionsOf(result, "event")).toEqual([{ kind: "event", type: "Warning", reason: REASONS.NodeVerificationFailed, message: set?.condition.message }]);
+    expect(reportsOf(result)).toEqual([{ type: "Warning", reason: REASONS.NodeVerificationFailed, message: set?.condition.message }]);
 
     // The next reconcile sees the condition: no second Warning, nothing trusted, the token stays until replaced.
     const pod = launchedPod(POD_CONDITIONS.NodeTrusted, "False", REASONS.NodeVerificationFailed, { message: set?.condition.message ?? "" });
-    expect(decideRegistration(waiting({ pod, node, vmi }))).toEqual({ actions: [] });
+    expect(decideRegistration(waiting({ pod, node, vmi }))).toMatchObject({ kind: "wait" });
   });
 
   it("warns again when the problem changes", () => {
     const pod = launchedPod(POD_CONDITIONS.NodeTrusted, "False", REASONS.NodeVerificationFailed, { message: "node x failed verification: it reports no InternalIP" });
     const result = decideRegistration(waiting({ pod, node: makeNode({ taints: [] }) }));
-    expect(kindsOf(result)).toEqual(["setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["setCondition"]);
+    expect(reportsOf(result)).toHaveLength(1);
   });
 
   it("never trusts a node that carries the trusted label for another pod", () => {
@@ -100,21 +114,23 @@ describe("decideRegistration: a node that fails verification", () => {
 describe("decideRegistration: a verified node", () => {
   it("is trusted, its token deleted, and the pod records it; not Ready yet, so not released", () => {
     expect(decideRegistration(waiting({ node: makeNode({ ready: "False" }) }))).toEqual({
+      kind: "act",
       actions: [
-        { kind: "trustNode", name: DEFAULT_VM_NAME, podUid: POD_UID },
+        { kind: "trustNode", name: DEFAULT_VM_NAME, podUid: POD_UID, report: { type: "Normal", reason: REASONS.NodeTrusted, message: `node ${DEFAULT_VM_NAME} verified and trusted` } },
         { kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-abc123" },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: REGISTERED_MESSAGE } },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: TRUSTED_MESSAGE } },
-        { kind: "event", type: "Normal", reason: REASONS.NodeTrusted, message: `node ${DEFAULT_VM_NAME} verified and trusted` },
       ],
     });
   });
 
   it("already Ready: released right after it is trusted, before the token and the records", () => {
     expect(kindsOf(decideRegistration(waiting({ node: makeNode() })))).toEqual([
-      "trustNode", "releasePod", "event", "deleteSecret", "setCondition", "setCondition", "event",
+      "trustNode", "releasePod", "deleteSecret", "setCondition", "setCondition",
     ]);
-    expect(actionsOf(decideRegistration(waiting({ node: makeNode() })), "releasePod")).toEqual([{ kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME }]);
+    expect(actionsOf(decideRegistration(waiting({ node: makeNode() })), "releasePod")).toEqual([
+      { kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME, report: { type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` } },
+    ]);
   });
 
   it("never released when it fails verification, even Ready", () => {
@@ -155,22 +171,23 @@ describe("decideRegistration: an already trusted node", () => {
 
   it("with a leftover token: only deletes the token", () => {
     expect(decideRegistration(waiting({ pod: recorded, node: trustedNode }))).toEqual({
+      kind: "act",
       actions: [{ kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-abc123" }],
     });
   });
 
-  it("with nothing left: no actions, so ungate gets its turn", () => {
-    expect(decideRegistration(waiting({ pod: recorded, node: trustedNode, tokens: [] }))).toEqual({ actions: [] });
+  it("with nothing left and the node not Ready: waits for the node's Ready event", () => {
+    expect(decideRegistration(waiting({ pod: recorded, node: makeNode({ trustedFor: POD_UID, ready: "False" }), tokens: [] }))).toEqual({ kind: "wait" });
   });
 
   it("whose pod never recorded it (a write failed after trustNode): records it, once, leaving the node annotation to the release", () => {
     const result = decideRegistration(waiting({ node: trustedNode, tokens: [] }));
-    expect(result?.actions).toEqual([
+    expect(result.kind === "act" && result.actions).toEqual([
       { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: REGISTERED_MESSAGE } },
       { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: TRUSTED_MESSAGE } },
     ]);
     expect(kindsOf(result)).not.toContain("trustNode");
-    expect(kindsOf(result)).not.toContain("event");
+    expect(reportsOf(result)).toEqual([]);
   });
 
   it("after the release: deletes a leftover token and records what the pod lacks, without verifying again", () => {
@@ -181,7 +198,8 @@ describe("decideRegistration: an already trusted node", () => {
 
   it("is re-verified: a trusted node that now fails keeps its pod's condition honest", () => {
     const result = decideRegistration(waiting({ pod: recorded, node: makeNode({ trustedFor: POD_UID, internalIps: ["10.9.9.9"] }) }));
-    expect(kindsOf(result)).toEqual(["setCondition", "event"]);
+    expect(kindsOf(result)).toEqual(["setCondition"]);
+    expect(reportsOf(result)).toMatchObject([{ type: "Warning", reason: REASONS.NodeVerificationFailed }]);
     expect(actionsOf(result, "setCondition")[0]?.condition).toMatchObject({ type: POD_CONDITIONS.NodeTrusted, status: "False" });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { REASONS } from "../api/conditions.ts";
 import { DEFAULT_VM_NAME, makeNode, makeObserved, makePod, makeTokenSecret, makeUserDataSecret, makeVmi, NOW, type PodOptions } from "./fixtures.test-support.ts";
-import type { Action, Observed } from "./observed.ts";
+import { SKIP, type Action, type Observed } from "./observed.ts";
 import { decideTeardown, deleteEverything, workloadStopDeadline } from "./teardown.ts";
 
 const LEFTOVERS: Partial<Observed> = {
@@ -27,7 +27,7 @@ const FINISHED: [string, PodOptions][] = [
 
 describe("decideTeardown: a finished pod", () => {
   it.each(FINISHED)("%s, with leftovers: deletes them all and looks again", (_, pod) => {
-    expect(decideTeardown(makeObserved({ pod: makePod(pod), ...LEFTOVERS }))).toEqual({ actions: DELETE_ALL, requeueAfterMs: 2_000 });
+    expect(decideTeardown(makeObserved({ pod: makePod(pod), ...LEFTOVERS }))).toEqual({ kind: "act", actions: DELETE_ALL, requeueAfterMs: 2_000 });
   });
 
   it.each<[string, Partial<Observed>, Action[]]>([
@@ -35,24 +35,28 @@ describe("decideTeardown: a finished pod", () => {
     ["only a token", { tokens: [makeTokenSecret()] }, [{ kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-abc123" }]],
     ["only the VMI", { vmi: makeVmi({ phase: "Succeeded" }) }, [{ kind: "deleteVmi", namespace: "maroonedpods-vms", name: DEFAULT_VM_NAME }]],
   ])("with %s left", (_, leftovers, deletes) => {
-    expect(decideTeardown(makeObserved({ pod: makePod({ gated: false, phase: "Succeeded" }), ...leftovers }))).toEqual({ actions: deletes, requeueAfterMs: 2_000 });
+    expect(decideTeardown(makeObserved({ pod: makePod({ gated: false, phase: "Succeeded" }), ...leftovers }))).toEqual({ kind: "act", actions: deletes, requeueAfterMs: 2_000 });
   });
 
   it.each(FINISHED)("%s, nothing left: TornDown and the finalizer goes", (_, pod) => {
     expect(decideTeardown(makeObserved({ pod: makePod(pod) }))).toEqual({
-      actions: [
-        { kind: "event", type: "Normal", reason: REASONS.TornDown, message: `VM ${DEFAULT_VM_NAME}, its node and its Secrets are gone` },
-        { kind: "removeFinalizer" },
-      ],
+      kind: "act",
+      actions: [{ kind: "removeFinalizer", report: { type: "Normal", reason: REASONS.TornDown, message: `VM ${DEFAULT_VM_NAME}, its node and its Secrets are gone` } }],
     });
   });
 
-  it.each(FINISHED)("%s, nothing left and no finalizer: no actions", (_, pod) => {
-    expect(decideTeardown(makeObserved({ pod: makePod({ ...pod, finalizer: false }) }))).toEqual({ actions: [] });
+  it.each(FINISHED)("%s, nothing left and no finalizer: still teardown's, waiting (no other phase may act on it)", (_, pod) => {
+    expect(decideTeardown(makeObserved({ pod: makePod({ ...pod, finalizer: false }) }))).toEqual({ kind: "wait" });
+  });
+
+  it("a deleting, gated pod that another finalizer holds: waits, so nothing launches for it", () => {
+    const pod = makePod({ deleting: true, finalizer: false });
+    pod.metadata = { ...pod.metadata, finalizers: ["example.com/hold"] };
+    expect(decideTeardown(makeObserved({ pod }))).toEqual({ kind: "wait" });
   });
 
   it("deletes leftovers even without the finalizer", () => {
-    expect(decideTeardown(makeObserved({ pod: makePod({ phase: "Failed", finalizer: false }), ...LEFTOVERS }))?.actions).toEqual(DELETE_ALL);
+    expect(decideTeardown(makeObserved({ pod: makePod({ phase: "Failed", finalizer: false }), ...LEFTOVERS }))).toMatchObject({ kind: "act", actions: DELETE_ALL });
   });
 });
 
@@ -62,7 +66,7 @@ describe("decideTeardown: a pod still running or waiting", () => {
     ["released, Running", { gated: false, phase: "Running" }],
     ["phase Unknown", { gated: false, phase: "Unknown" }],
   ])("%s: not its turn", (_, pod) => {
-    expect(decideTeardown(makeObserved({ pod: makePod(pod), ...LEFTOVERS }))).toBeUndefined();
+    expect(decideTeardown(makeObserved({ pod: makePod(pod), ...LEFTOVERS }))).toEqual(SKIP);
   });
 });
 
@@ -99,7 +103,7 @@ describe("decideTeardown: a deleted pod whose containers may still be stopping",
   };
 
   it("waits for the kubelet while the grace period runs, then tears down", () => {
-    expect(decideTeardown(stopping("Running", 30_000))).toEqual({ actions: [], requeueAfterMs: 30_000 });
+    expect(decideTeardown(stopping("Running", 30_000))).toEqual({ kind: "wait", requeueAfterMs: 30_000 });
     expect(workloadStopDeadline(stopping("Running", 30_000))).toBe(NOW + 30_000);
   });
 
@@ -109,6 +113,6 @@ describe("decideTeardown: a deleted pod whose containers may still be stopping",
     ["the node is not Ready", stopping("Running", 30_000, false)],
   ])("does not wait when %s", (_, observed) => {
     expect(workloadStopDeadline(observed)).toBeUndefined();
-    expect(decideTeardown(observed)?.actions.length).toBeGreaterThan(0);
+    expect(decideTeardown(observed).kind).toBe("act");
   });
 });

@@ -1,6 +1,6 @@
 import { REASONS } from "../api/conditions.ts";
-import { CLEANUP_FINALIZER } from "../api/names.ts";
-import { isFinished, isNodeReady, isOwnNode, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { CLEANUP_FINALIZER, KUBE_SYSTEM_NAMESPACE } from "../api/names.ts";
+import { act, isFinished, isNodeReady, isOwnNode, SKIP, wait, type Action, type Observed, type PhaseResult } from "./observed.ts";
 
 /** Deletes still waiting to show in the caches are re-checked this often. */
 const TEARDOWN_RECHECK_MS = 2_000;
@@ -11,7 +11,7 @@ export function deleteEverything(o: Observed): Action[] {
   const vmNamespace = o.config.vmNamespace;
   if (o.vmi) actions.push({ kind: "deleteVmi", namespace: vmNamespace, name: o.vmName });
   if (o.userDataSecret) actions.push({ kind: "deleteSecret", namespace: vmNamespace, name: o.userDataSecret.metadata?.name ?? "" });
-  for (const token of o.tokens) actions.push({ kind: "deleteSecret", namespace: "kube-system", name: token.metadata?.name ?? "" });
+  for (const token of o.tokens) actions.push({ kind: "deleteSecret", namespace: KUBE_SYSTEM_NAMESPACE, name: token.metadata?.name ?? "" });
   if (isOwnNode(o)) actions.push({ kind: "deleteNode", name: o.vmName });
   return actions;
 }
@@ -31,21 +31,17 @@ export function workloadStopDeadline(o: Observed): number | undefined {
 }
 
 /**
- * Teardown: once the pod completed or is being deleted, its VM, Secret, token
- * and Node go; the finalizer goes only after all of them are gone, so a
- * finished Job pod's VM never lingers and a VM is never reused.
+ * Teardown owns every finished pod (completed, or being deleted): no other phase ever sees one, so a deleting pod
+ * that another finalizer still holds never gets a VM again. Its VM, Secret, token and Node go; the finalizer goes
+ * only after all of them are gone, so a finished Job pod's VM never lingers and a VM is never reused.
  */
-export function decideTeardown(o: Observed): PhaseResult | undefined {
-  if (!isFinished(o.pod)) return undefined;
+export function decideTeardown(o: Observed): PhaseResult {
+  if (!isFinished(o.pod)) return SKIP;
   const stopBy = workloadStopDeadline(o);
-  if (stopBy !== undefined) return { actions: [], requeueAfterMs: stopBy - o.now };
+  if (stopBy !== undefined) return wait(stopBy - o.now);
   const deletes = deleteEverything(o);
-  if (deletes.length > 0) return { actions: deletes, requeueAfterMs: TEARDOWN_RECHECK_MS };
-  if (!(o.pod.metadata?.finalizers ?? []).includes(CLEANUP_FINALIZER)) return { actions: [] };
-  return {
-    actions: [
-      { kind: "event", type: "Normal", reason: REASONS.TornDown, message: `VM ${o.vmName}, its node and its Secrets are gone` },
-      { kind: "removeFinalizer" },
-    ],
-  };
+  if (deletes.length > 0) return act(deletes, TEARDOWN_RECHECK_MS);
+  // Nothing left; the pod may still wait for someone else's finalizer.
+  if (!(o.pod.metadata?.finalizers ?? []).includes(CLEANUP_FINALIZER)) return wait();
+  return act([{ kind: "removeFinalizer", report: { type: "Normal", reason: REASONS.TornDown, message: `VM ${o.vmName}, its node and its Secrets are gone` } }]);
 }

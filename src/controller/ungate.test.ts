@@ -2,7 +2,7 @@ import { applyPatch, deepClone, type Operation } from "fast-json-patch";
 import { describe, expect, it } from "vitest";
 import { POD_ANNOTATIONS, REASONS } from "../api/conditions.ts";
 import { DEFAULT_VM_NAME, makeNode, makeObserved, makePod, makeVmi, POD_UID } from "./fixtures.test-support.ts";
-import type { Observed } from "./observed.ts";
+import { SKIP, type Observed } from "./observed.ts";
 import { SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
 import { decideUngate, releasedSpec, releasePatch } from "./ungate.ts";
 
@@ -12,10 +12,8 @@ describe("decideUngate", () => {
   it("releases a gated pod onto its trusted, Ready node in one action", () => {
     const o = makeObserved({ vmi: makeVmi(), node: makeNode({ trustedFor: POD_UID }) });
     expect(decideUngate(o)).toEqual({
-      actions: [
-        { kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME },
-        { kind: "event", type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` },
-      ],
+      kind: "act",
+      actions: [{ kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME, report: { type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` } }],
     });
   });
 
@@ -30,7 +28,7 @@ describe("decideUngate", () => {
     ["a trusted node that no longer passes verification", { node: makeNode({ trustedFor: POD_UID, internalIps: ["10.9.9.9"] }) }],
     ["no VMI to verify the node against", { vmi: undefined, node: makeNode({ trustedFor: POD_UID }) }],
   ])("does nothing with %s", (_, overrides) => {
-    expect(decideUngate(makeObserved({ vmi: makeVmi(), ...overrides }))).toBeUndefined();
+    expect(decideUngate(makeObserved({ vmi: makeVmi(), ...overrides }))).toEqual(SKIP);
   });
 });
 

@@ -1,10 +1,10 @@
 import type { V1Pod, V1PodSpec, V1Toleration } from "@kubernetes/client-node";
 import fastJsonPatch from "fast-json-patch";
 import type { JsonPatchOperation } from "../admission/review.ts";
-import { POD_ANNOTATIONS } from "../api/conditions.ts";
+import { POD_ANNOTATIONS, REASONS } from "../api/conditions.ts";
 import { dedicatedTaintKey, NODE_NOT_READY_TAINT_KEY, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../api/names.ts";
-import { isGated, isNodeReady, releaseActions, type Observed, type PhaseResult } from "./observed.ts";
-import { isTrusted, verifyNode } from "./registration.ts";
+import { act, isGated, isNodeReady, SKIP, type Action, type Observed, type PhaseResult } from "./observed.ts";
+import { isTrusted, nodeVerifies } from "./verification.ts";
 
 const sameToleration = (a: V1Toleration, b: V1Toleration): boolean =>
   a.key === b.key && (a.operator ?? "Equal") === (b.operator ?? "Equal") && (a.value ?? "") === (b.value ?? "") && a.effect === b.effect;
@@ -62,14 +62,21 @@ export function releasePatch(pod: V1Pod, podUid: string, taintKeyPrefix: string,
 }
 
 /**
- * Ungate: once the trusted node is Ready, one pod update (`releasePatch`). Never
- * onto a node that is untrusted, NotReady, or no longer passes verification (a
- * node can rewrite its own status after it was trusted).
- * Runs before registration; registration releases in the same reconcile when the
- * node is already Ready as it is trusted.
+ * The release, decided here alone: the one pod update onto the pod's node (`releasePatch`), reported by PodReleased
+ * once it went through, when the node is Ready. Registration asks this too, with the node it trusts in the same
+ * reconcile: a node already Ready gets its pod without waiting another turn.
  */
-export function decideUngate(o: Observed): PhaseResult | undefined {
-  if (!isGated(o.pod) || !o.node || !o.vmi || !isTrusted(o) || !isNodeReady(o.node)) return undefined;
-  if (verifyNode(o.node, o.vmi, o.vmName, o.pod.metadata?.uid ?? "", o.config.taintKeyPrefix).length > 0) return undefined;
-  return { actions: releaseActions(o) };
+export function releaseWhenReady(o: Observed): Action[] {
+  if (!o.node || !isNodeReady(o.node)) return [];
+  return [{ kind: "releasePod", podUid: o.pod.metadata?.uid ?? "", node: o.vmName, report: { type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${o.vmName}` } }];
+}
+
+/**
+ * Ungate: a gated pod whose node is trusted, Ready and still passes verification (a node can rewrite its own status
+ * after it was trusted) is released. Runs before registration.
+ */
+export function decideUngate(o: Observed): PhaseResult {
+  if (!isGated(o.pod) || !isTrusted(o) || !nodeVerifies(o)) return SKIP;
+  const release = releaseWhenReady(o);
+  return release.length === 0 ? SKIP : act(release);
 }

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { DEFAULT_ADMISSION_SETTINGS } from "../../webhook/settings.ts";
-import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE } from "../api/names.ts";
+import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE } from "../api/names.ts";
 import { serviceAccountKubeConfig } from "./service-account.ts";
 import { startController } from "../controller/runtime.ts";
 import { announceReadyUntilSignal } from "../util/signals.ts";
@@ -48,6 +48,7 @@ export async function runDevSession(options: DevSessionOptions): Promise<void> {
       kubeConfig: await serviceAccountKubeConfig(controlPlane.kubeConfig, { namespace: DEFAULT_SYSTEM_NAMESPACE, name: DEFAULT_CONTROLLER_SERVICE_ACCOUNT }),
       logger: logger.child({ component: "controller" }),
       namespace: DEFAULT_SYSTEM_NAMESPACE,
+      vmNamespace: DEFAULT_VM_NAMESPACE,
       identity: "dev",
       leaderElection: false,
       workers: 4,

@@ -15,11 +15,13 @@ describe("parseGoVersion", () => {
 
 describe("goProblem", () => {
   const ok = (stdout: string) => ({ status: 0, stdout, stderr: "" });
+  const minimum = { major: 1, minor: 25 };
 
-  it("accepts Go 1.25 and later", () => {
-    expect(goProblem(ok("go1.25.0\n"))).toBeUndefined();
-    expect(goProblem(ok("go1.26.8\n"))).toBeUndefined();
-    expect(goProblem(ok("go2.0\n"))).toBeUndefined();
+  it("accepts the minimum and later", () => {
+    expect(goProblem(ok("go1.25.0\n"), minimum)).toBeUndefined();
+    expect(goProblem(ok("go1.26.8\n"), minimum)).toBeUndefined();
+    expect(goProblem(ok("go2.0\n"), minimum)).toBeUndefined();
+    expect(goProblem(ok("go1.25.9\n"), { major: 1, minor: 26 })).toContain("too old");
   });
 
   it.each([
@@ -27,7 +29,7 @@ describe("goProblem", () => {
     ["Debian bookworm's go", ok("go1.19.8\n"), "Go go1.19.8 is too old"],
     ["an unreadable version", ok("devel\n"), 'cannot read the Go version from "devel"'],
   ])("names %s on one line with the fix", (_, run, message) => {
-    const problem = goProblem(run) ?? "";
+    const problem = goProblem(run, minimum) ?? "";
     expect(problem).toContain(message);
     expect(problem).toMatch(/: install Go >= 1\.25 from https:\/\/go\.dev\/dl\/ and put its bin\/ on PATH$/);
     expect(problem).not.toContain("\n");
@@ -37,6 +39,12 @@ describe("goProblem", () => {
 describe("runTool", () => {
   it("captures a command's output and status", async () => {
     expect(await runTool("sh", ["-c", "echo out; echo err >&2; exit 3"])).toEqual({ status: 3, stdout: "out\n", stderr: "err\n" });
+  });
+
+  it("kills a command that outlives its timeout, with status null", async () => {
+    const started = Date.now();
+    expect((await runTool("sleep", ["30"], process.env, 200)).status).toBeNull();
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("resolves with status null for a command that is not there", async () => {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { MINIMUM_GO_VERSION } from "./versions.ts";
+import type { GoVersion } from "./versions.ts";
 
 /** What no package registry ships (Go, python3 and its pip) is missing or too old; the message is one line ending in the fix. */
 export class PrerequisiteError extends Error {
@@ -13,10 +13,10 @@ export interface ToolRun {
   readonly stderr: string;
 }
 
-/** Runs a command to its end with its output captured; never rejects. */
-export function runTool(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ToolRun> {
+/** Runs a command to its end (or `timeoutMs`, then SIGKILL) with its output captured; never rejects. */
+export function runTool(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs?: number): Promise<ToolRun> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
@@ -36,25 +36,24 @@ export function lastLine(text: string): string {
 }
 
 /** `go1.26.8` (from `go env GOVERSION`) → { major: 1, minor: 26 }; undefined for anything else (e.g. a devel build). */
-export function parseGoVersion(text: string): { major: number; minor: number } | undefined {
+export function parseGoVersion(text: string): GoVersion | undefined {
   const match = /^go(\d+)\.(\d+)(?:\D|$)/.exec(text.trim());
   return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
 }
 
-const GO_FIX = `install Go >= ${MINIMUM_GO_VERSION.major}.${MINIMUM_GO_VERSION.minor} from https://go.dev/dl/ and put its bin/ on PATH`;
-
-/** Why the Go on PATH cannot build the control plane, or undefined when it can. */
-export function goProblem(run: ToolRun): string | undefined {
-  if (run.status !== 0) return `no Go toolchain on PATH (go env GOVERSION: ${lastLine(run.stderr) || `exit ${String(run.status)}`}): ${GO_FIX}`;
+/** Why the Go that `go env GOVERSION` ran cannot build what needs `minimum`, or undefined when it can. */
+export function goProblem(run: ToolRun, minimum: GoVersion): string | undefined {
+  const fix = `install Go >= ${minimum.major}.${minimum.minor} from https://go.dev/dl/ and put its bin/ on PATH`;
+  if (run.status !== 0) return `no Go toolchain on PATH (go env GOVERSION: ${lastLine(run.stderr) || `exit ${String(run.status)}`}): ${fix}`;
   const version = parseGoVersion(run.stdout);
-  if (version === undefined) return `cannot read the Go version from ${JSON.stringify(run.stdout.trim())}: ${GO_FIX}`;
-  const { major, minor } = MINIMUM_GO_VERSION;
-  if (version.major < major || (version.major === major && version.minor < minor)) return `Go ${run.stdout.trim()} is too old to build the control plane: ${GO_FIX}`;
+  if (version === undefined) return `cannot read the Go version from ${JSON.stringify(run.stdout.trim())}: ${fix}`;
+  const { major, minor } = minimum;
+  if (version.major < major || (version.major === major && version.minor < minor)) return `Go ${run.stdout.trim()} is too old: ${fix}`;
   return undefined;
 }
 
-/** Fails with a PrerequisiteError unless a Go that builds the control plane is on PATH. */
-export async function requireGo(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const problem = goProblem(await runTool("go", ["env", "GOVERSION"], env));
+/** Fails with a PrerequisiteError unless a Go of at least `minimum` is on PATH. */
+export async function requireGo(minimum: GoVersion, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const problem = goProblem(await runTool("go", ["env", "GOVERSION"], env), minimum);
   if (problem !== undefined) throw new PrerequisiteError(problem);
 }

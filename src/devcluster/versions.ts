@@ -21,8 +21,16 @@ export const PYTHON_TOOL_VERSIONS = {
 
 export type PythonToolVersions = Readonly<Record<string, string>>;
 
-/** The oldest Go that builds the pinned control plane (scripts/build-control-plane.sh runs it with GOTOOLCHAIN=local). */
-export const MINIMUM_GO_VERSION = { major: 1, minor: 25 } as const;
+export interface GoVersion {
+  readonly major: number;
+  readonly minor: number;
+}
+
+/** The oldest Go that builds the pinned control plane and the pinned Go tools (the build scripts run it with GOTOOLCHAIN=local). */
+export const MINIMUM_GO_VERSIONS = {
+  controlPlane: { major: 1, minor: 25 },
+  goTools: { major: 1, minor: 26 },
+} as const satisfies Record<string, GoVersion>;
 
 export const CONTROL_PLANE_BINARIES = ["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "kwok"] as const;
 export type ControlPlaneBinary = (typeof CONTROL_PLANE_BINARIES)[number];
@@ -38,3 +46,13 @@ export function defaultCacheRoot(env: NodeJS.ProcessEnv): string {
 export function binaryDirectory(cacheRoot: string, versions: ControlPlaneVersions): string {
   return join(cacheRoot, "control-plane", `k8s-${versions.kubernetes}_etcd-${versions.etcd}_kwok-${versions.kwok}`);
 }
+
+/**
+ * The Go-built tools the tests drive for real, pinned beside the control
+ * plane: helm (the chart) and promtool (the alert rules and dashboard queries).
+ * Prometheus tags its Go module v0.<major><minor>.<patch>: v0.316.0 is Prometheus 3.16.0.
+ */
+export const GO_TOOL_VERSIONS = {
+  helm: "v3.22.0",
+  prometheus: "v0.316.0",
+} as const;

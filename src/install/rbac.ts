@@ -1,4 +1,4 @@
-import { CONTROLLER_LEASE_NAME, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, DEFAULT_WEBHOOK_SERVICE_ACCOUNT, WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET } from "../api/names.ts";
+import { CONTROLLER_LEASE_NAME, DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, DEFAULT_WEBHOOK_SERVICE_ACCOUNT, KUBE_SYSTEM_NAMESPACE, WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET } from "../api/names.ts";
 import { CONFIG_GROUP, CONFIG_PLURAL } from "../controller/config.ts";
 import { VMI_GROUP, VMI_PLURAL } from "../kubevirt/api.ts";
 import { MUTATING_WEBHOOK_CONFIGURATION_NAME } from "../../webhook/manifests.ts";
@@ -56,7 +56,7 @@ export function controllerRbac(): Record<string, unknown>[] {
       rule(CONFIG_GROUP, [`${CONFIG_PLURAL}/status`], ["patch"]),
     ]),
     // Bootstrap tokens live in kube-system.
-    ...grant(CONTROLLER_ROLE_NAMES.tokens, "kube-system", [rule("", ["secrets"], ["create", "list", "watch", "delete"])]),
+    ...grant(CONTROLLER_ROLE_NAMES.tokens, KUBE_SYSTEM_NAMESPACE, [rule("", ["secrets"], ["create", "list", "watch", "delete"])]),
     // VMs and their cloud-init Secrets live in the VM namespace.
     ...grant(CONTROLLER_ROLE_NAMES.vms, DEFAULT_VM_NAMESPACE, [
       rule("", ["secrets"], ["create", "list", "watch", "delete"]),

@@ -1,11 +1,4 @@
-import {
-  DEFAULT_CONTROLLER_SERVICE_ACCOUNT,
-  DEFAULT_SYSTEM_NAMESPACE,
-  DEFAULT_WEBHOOK_SERVICE_ACCOUNT,
-  METRICS_SCRAPER_NAMESPACE_LABEL,
-  WEBHOOK_SERVICE_NAME,
-  WEBHOOK_TLS_SECRET,
-} from "../api/names.ts";
+import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, DEFAULT_WEBHOOK_SERVICE_ACCOUNT, METRICS_SCRAPER_NAMESPACE_LABEL, WEBHOOK_SERVICE_NAME, WEBHOOK_TLS_SECRET } from "../api/names.ts";
 
 /** The one image runs both the controller and the webhook (`maroonedpods controller|webhook`). */
 export const PROJECT_VERSION = "0.1.0";
@@ -47,11 +40,17 @@ const spread = (component: "controller" | "webhook") => ({
 
 export type CertificateSource = "self-managed" | "cert-manager";
 
+/** Stated in the manifests, not left to the flags' defaults, so the Helm chart has a value to replace. */
+export const DEFAULT_LOGGING = { format: "json", level: "info" } as const;
+const logFlags = [`--log-format=${DEFAULT_LOGGING.format}`, `--log-level=${DEFAULT_LOGGING.level}`];
+
 export const controllerArgs = (certificates: CertificateSource): string[] => [
   "controller",
   `--namespace=${DEFAULT_SYSTEM_NAMESPACE}`,
+  // The Role maroonedpods-controller-vms grants exactly this namespace.
+  `--vm-namespace=${DEFAULT_VM_NAMESPACE}`,
   `--manage-webhook-certificate=${String(certificates === "self-managed")}`,
-  "--log-format=json",
+  ...logFlags,
 ];
 
 function deployment(options: {
@@ -133,7 +132,7 @@ export function webhookWorkload(image: string): Record<string, unknown>[] {
       image,
       component: "webhook",
       serviceAccount: DEFAULT_WEBHOOK_SERVICE_ACCOUNT,
-      args: ["webhook", `--tls-cert-file=${TLS_DIR}/tls.crt`, `--tls-key-file=${TLS_DIR}/tls.key`, `--port=${String(PORTS.webhook)}`, "--log-format=json"],
+      args: ["webhook", `--tls-cert-file=${TLS_DIR}/tls.crt`, `--tls-key-file=${TLS_DIR}/tls.key`, `--port=${String(PORTS.webhook)}`, ...logFlags],
       ports: [
         { name: "https", containerPort: PORTS.webhook },
         { name: "ops", containerPort: PORTS.webhookOps },

@@ -1,3 +1,4 @@
+import { pollUntil } from "../../src/util/poll.ts";
 import { ApisApi, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig, type V1APIResourceList } from "@kubernetes/client-node";
 
 /**
@@ -26,4 +27,15 @@ export async function clusterSnapshot(admin: KubeConfig): Promise<string[]> {
     }
   }
   return entries.sort();
+}
+
+/** The snapshot once a new cluster is quiet: the controller-manager fills new namespaces (ServiceAccounts, kube-root-ca.crt) for a while. */
+export async function settledSnapshot(admin: KubeConfig): Promise<string[]> {
+  let previous: string[] = [];
+  return pollUntil("the new cluster to settle", async () => {
+    const current = await clusterSnapshot(admin);
+    const settled = current.includes("v1/serviceaccounts/kube-public/default") && JSON.stringify(current) === JSON.stringify(previous);
+    previous = current;
+    return settled ? current : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 2_000 });
 }

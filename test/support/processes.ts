@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { runTool } from "../../src/devcluster/prerequisites.ts";
 
 /** Every descendant of `rootPid` (children of detached process groups included), from ps. */
 export function descendantsOf(rootPid: number): number[] {
@@ -27,4 +28,16 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command as a user would; resolves with its exit code (-1 when it did not start or was killed) and output instead of throwing. */
+export async function runCommand(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
+  const run = await runTool(file, args, options.env ?? process.env, options.timeoutMs ?? 300_000);
+  return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }
