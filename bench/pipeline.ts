@@ -9,16 +9,14 @@
  * line. Exits 1 when a target (bench/targets.ts) is missed or a run fails, 2 on bad flags.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { get as httpGet } from "node:http";
-import { request as httpsRequest, type RequestOptions } from "node:https";
+import type { RequestOptions } from "node:https";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, VersionApi, type V1Pod } from "@kubernetes/client-node";
 import { pino, type Logger } from "pino";
-import { integerFlag, UsageError } from "../src/cli/command.ts";
+import { integerFlag } from "../src/cli/command.ts";
 import { OWNED_LABELS, MANAGED_BY } from "../src/api/conditions.ts";
 import { METRIC_NAMES } from "../src/api/metric-names.ts";
 import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_RUNTIME_CLASS, DEFAULT_SYSTEM_NAMESPACE, KUBE_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../src/api/names.ts";
@@ -35,12 +33,14 @@ import { pollUntil } from "../src/util/poll.ts";
 import { MUTATE_PODS_PATH } from "../webhook/handler.ts";
 import { withIsolationDefaults, type PodObject } from "../webhook/mutation.ts";
 import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
+import { parseFlags, runBenchmark } from "./cli.ts";
 import { createFloorController, type FloorController } from "./floor.ts";
+import { getText } from "./http.ts";
 import { forEachLimited } from "./limit.ts";
 import { PHASES, phaseSummaries, stepCounts, wallTimeMs, type PhaseName, type PodTimeline } from "./phases.ts";
 import { processName, processUsage, type ProcessUsage } from "./proc.ts";
 import { startTimelineRecorder } from "./recorder.ts";
-import { bucketsSince, counterTotals, histogramBuckets, histogramQuantile, shareAtOrUnder, topIncreases, type Buckets, type Summary } from "./stats.ts";
+import { bucketBound, bucketsSince, counterTotals, histogramBuckets, histogramQuantile, shareAtOrUnder, topIncreases, type Buckets, type Summary } from "./stats.ts";
 import { checkTargets, type TargetCheck } from "./targets.ts";
 import { benchNamespaces, benchPod, benchPodPlacement, createBackgroundPods, createNamespaces, RUN_LABEL } from "./workload.ts";
 
@@ -77,25 +77,14 @@ interface BenchOptions {
 }
 
 function parseOptions(argv: readonly string[]): BenchOptions | "help" {
-  let values;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        pods: { type: "string", default: "1000" },
-        namespaces: { type: "string", default: "10" },
-        concurrency: { type: "string", default: "50" },
-        workers: { type: "string", default: "4" },
-        "background-pods": { type: "string", default: "5000" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    // parseArgs explains itself (unknown flag, missing value); keep just its first line.
-    throw new UsageError((error instanceof Error ? error.message : String(error)).split("\n")[0]);
-  }
+  const values = parseFlags(argv, {
+    pods: { type: "string", default: "1000" },
+    namespaces: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "50" },
+    workers: { type: "string", default: "4" },
+    "background-pods": { type: "string", default: "5000" },
+    help: { type: "boolean", default: false },
+  });
   if (values.help) return "help";
   return {
     pods: integerFlag("pods", values.pods, 1),
@@ -108,36 +97,15 @@ function parseOptions(argv: readonly string[]): BenchOptions | "help" {
 
 // --- HTTP ---------------------------------------------------------------------
 
-function readBody(res: import("node:http").IncomingMessage, url: string, resolve: (text: string) => void, reject: (error: Error) => void): void {
-  const chunks: Buffer[] = [];
-  res.on("data", (chunk: Buffer) => chunks.push(chunk));
-  res.on("error", reject);
-  res.on("end", () => {
-    if (res.statusCode === 200) resolve(Buffer.concat(chunks).toString("utf8"));
-    else reject(new Error(`GET ${url}: HTTP ${String(res.statusCode)}`));
-  });
-}
-
 /** A plain HTTP GET (the components' ops ports). */
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, (res) => { readBody(res, url, resolve, reject); });
-    req.on("error", reject);
-    req.setTimeout(HTTP_TIMEOUT_MS, () => req.destroy(new Error(`GET ${url}: no answer within ${HTTP_TIMEOUT_MS / 1000} s`)));
-  });
-}
+const fetchText = (url: string): Promise<string> => getText(url, HTTP_TIMEOUT_MS);
 
 /** A GET on the API server with the kubeconfig's credentials (its /metrics). */
 async function fetchFromApiServer(kubeConfig: KubeConfig, path: string): Promise<string> {
   const url = `${kubeConfig.getCurrentCluster()?.server ?? ""}${path}`;
   const options: RequestOptions = { method: "GET" };
   await kubeConfig.applyToHTTPSOptions(options);
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, options, (res) => { readBody(res, url, resolve, reject); });
-    req.on("error", reject);
-    req.setTimeout(HTTP_TIMEOUT_MS, () => req.destroy(new Error(`GET ${url}: no answer within ${HTTP_TIMEOUT_MS / 1000} s`)));
-    req.end();
-  });
+  return getText(url, HTTP_TIMEOUT_MS, options);
 }
 
 /** Request kinds kept in the results file; the table shows the first few. */
@@ -483,7 +451,7 @@ function summarize(input: {
   const webhookApiServerP99Ms = ms(histogramQuantile(input.apiServer, 0.99));
   const ratio = input.pipeline.wallTimeMs / input.floor.wallTimeMs;
   const controllerPeak = input.controllerAfter.peakRssMiB ?? null;
-  const ownBound = [...input.own.keys()].sort((a, b) => a - b).find((bound) => (input.own.get(bound) ?? 0) >= 0.99 * (input.own.get(Number.POSITIVE_INFINITY) ?? 0));
+  const ownBound = bucketBound(input.own, 0.99);
   return {
     startedAt: input.startedAt.toISOString(),
     machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memoryGiB: round(totalmem() / 2 ** 30) ?? 0 },
@@ -512,25 +480,4 @@ function summarize(input: {
   };
 }
 
-async function main(): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`bench: ${error.message} (see --help)\n`);
-    return 2;
-  }
-  if (options === "help") {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  try {
-    return await bench(options);
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runBenchmark({ name: "bench", help: HELP, parse: parseOptions, run: bench }, process.argv.slice(2));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketsSince, counterTotals, histogramBuckets, histogramQuantile, percentile, shareAtOrUnder, summarize, topIncreases } from "./stats.ts";
+import { bucketBound, bucketsSince, counterTotals, histogramBuckets, histogramQuantile, percentile, shareAtOrUnder, summarize, topIncreases } from "./stats.ts";
 
 describe("percentile", () => {
   it("takes the nearest rank", () => {
@@ -56,6 +56,19 @@ describe("histogramQuantile", () => {
     const before = new Map([[0.005, 80], [0.025, 80], [Number.POSITIVE_INFINITY, 80]]);
     const since = bucketsSince(before, buckets);
     expect(shareAtOrUnder(since, 0.005)).toBeCloseTo(0.5);
+  });
+});
+
+describe("bucketBound", () => {
+  const buckets = histogramBuckets(EXPOSITION, NAME, (labels) => labels.name === "pods.maroonedpods.io");
+  it("answers the bound of the first bucket holding the share, without interpolating", () => {
+    expect(bucketBound(buckets, 0.5)).toBe(0.005);
+    expect(bucketBound(buckets, 0.9)).toBe(0.005);
+    expect(bucketBound(buckets, 0.99)).toBe(0.025);
+  });
+  it("answers Infinity for the +Inf bucket, undefined when empty", () => {
+    expect(bucketBound(new Map([[0.1, 0], [Number.POSITIVE_INFINITY, 3]]), 0.99)).toBe(Number.POSITIVE_INFINITY);
+    expect(bucketBound(new Map([[0.1, 0], [Number.POSITIVE_INFINITY, 0]]), 0.99)).toBeUndefined();
   });
 });
 

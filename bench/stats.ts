@@ -76,6 +76,17 @@ export function histogramQuantile(buckets: Buckets, q: number): number | undefin
   return lowerBound;
 }
 
+/**
+ * Upper bound of the first bucket holding the q-th share of observations: all a
+ * bucketed histogram can promise ("p99 <= bound"), Infinity when that is +Inf;
+ * undefined without observations.
+ */
+export function bucketBound(buckets: Buckets, q: number): number | undefined {
+  const total = bucketTotal(buckets);
+  if (total === 0) return undefined;
+  return [...buckets.keys()].sort((a, b) => a - b).find((bound) => (buckets.get(bound) ?? 0) >= q * total);
+}
+
 /** Share of observations at or under `bound` (one of the bucket bounds). */
 export function shareAtOrUnder(buckets: Buckets, bound: number): number {
   const total = bucketTotal(buckets);

@@ -5,23 +5,23 @@
  * AdmissionReviews over HTTPS keep-alive, as the API server does. Prints a table,
  * then one `RESULT {...}` JSON line for scripts. Exits 1 if any review failed, 2 on bad flags.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { get as httpGet } from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { integerFlag, UsageError } from "../src/cli/command.ts";
+import { integerFlag } from "../src/cli/command.ts";
 import { METRIC_NAMES } from "../src/api/metric-names.ts";
 import { MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE } from "../src/api/names.ts";
-import { createCertificateAuthority, issueCertificate } from "../src/pki/certificates.ts";
+import { writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
+import { startComponentProcess, type ComponentProcess } from "../src/devcluster/component-process.ts";
 import { MUTATE_PODS_PATH } from "../webhook/handler.ts";
+import { parseFlags, runBenchmark } from "./cli.ts";
+import { getText } from "./http.ts";
+import { processUsage } from "./proc.ts";
+import { bucketBound, bucketsSince, histogramBuckets, percentile, type Buckets } from "./stats.ts";
 
 const CLI = fileURLToPath(new URL("../bin/maroonedpods.js", import.meta.url));
 const HOST = "127.0.0.1";
@@ -29,144 +29,51 @@ const WARMUP_REQUESTS = 500;
 const SELECTED_SHARE = 0.9;
 const REQUEST_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 10_000;
 
-const USAGE = "usage: npm run bench:webhook -- [--requests N] [--concurrency C]";
+const HELP = `usage: npm run bench:webhook -- [--requests N] [--concurrency C]
+  --requests N     measured reviews (default 10000)
+  --concurrency C  reviews in flight (default 16)
+`;
 
 interface BenchOptions {
   readonly requests: number;
   readonly concurrency: number;
 }
 
-function parseFlags(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        requests: { type: "string", default: "10000" },
-        concurrency: { type: "string", default: "16" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    // parseArgs explains itself (unknown flag, missing value); keep just its first line.
-    throw new UsageError((error instanceof Error ? error.message : String(error)).split("\n")[0]);
-  }
-}
-
 function parseOptions(argv: readonly string[]): BenchOptions | "help" {
-  const values = parseFlags(argv);
+  const values = parseFlags(argv, {
+    requests: { type: "string", default: "10000" },
+    concurrency: { type: "string", default: "16" },
+    help: { type: "boolean", default: false },
+  });
   if (values.help) return "help";
   return { requests: integerFlag("requests", values.requests, 1), concurrency: integerFlag("concurrency", values.concurrency, 1) };
 }
 
-// --- certificates ---------------------------------------------------------
-
-interface ServingFiles {
-  readonly caPem: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-}
-
-async function writeServingCertificate(dir: string): Promise<ServingFiles> {
-  const ca = await createCertificateAuthority("webhook-bench-ca", 1);
-  const serving = await issueCertificate(ca, { commonName: "webhook-bench", ipAddresses: [HOST], usage: "server", validForDays: 1 });
-  const certFile = join(dir, "tls.crt");
-  const keyFile = join(dir, "tls.key");
-  await Promise.all([writeFile(certFile, serving.certPem), writeFile(keyFile, serving.keyPem, { mode: 0o600 })]);
-  return { caPem: ca.certPem, certFile, keyFile };
-}
-
 // --- the webhook process --------------------------------------------------
 
-interface WebhookProcess {
-  readonly pid: number;
-  readonly port: number;
-  readonly opsPort: number;
-  /** SIGTERM, then SIGKILL if it does not exit in time; resolves to the exit code (null when killed). */
-  stop(): Promise<number | null>;
-}
-
-function waitForExit(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return once(child, "exit").then(([code]) => code as number | null);
-}
-
-async function stopChild(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-  try {
-    return await waitForExit(child);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves with the ports from the `{"ready":true,...}` line the command prints once it listens. */
-function readyLine(child: ChildProcess, stderrTail: () => string): Promise<{ port: number; opsPort: number }> {
-  const stdout = child.stdout;
-  if (stdout === null) return Promise.reject(new Error("webhook stdout is not piped"));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`webhook printed no ready line within ${READY_TIMEOUT_MS / 1000} s:\n${stderrTail()}`));
-    }, READY_TIMEOUT_MS);
-    const lines = createInterface({ input: stdout });
-    lines.on("line", (line) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        return; // not the ready line
-      }
-      const { ready, port, opsPort } = (parsed ?? {}) as Record<string, unknown>;
-      if (ready === true && typeof port === "number" && typeof opsPort === "number") {
-        clearTimeout(timer);
-        resolve({ port, opsPort });
-      }
-    });
-    void waitForExit(child).then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`webhook exited with ${String(code)} before it was ready:\n${stderrTail()}`));
-    });
-  });
-}
-
-async function startWebhookProcess(files: ServingFiles): Promise<WebhookProcess> {
-  const args = [
-    CLI, "webhook",
-    "--tls-cert-file", files.certFile,
-    "--tls-key-file", files.keyFile,
+/** `maroonedpods webhook` on loopback ports of its choosing, serving `tls`. */
+function startWebhookProcess(tls: { certFile: string; keyFile: string }): Promise<ComponentProcess> {
+  return startComponentProcess(CLI, [
+    "webhook",
+    "--tls-cert-file", tls.certFile,
+    "--tls-key-file", tls.keyFile,
     "--bind-address", HOST, "--port", "0",
     "--ops-bind-address", HOST, "--ops-port", "0",
     "--log-level", "warn",
-  ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  // Keep only the tail: enough to explain a failed start, bounded if it logs a lot.
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString("utf8")).slice(-8_192);
-  });
-  try {
-    const { port, opsPort } = await readyLine(child, () => stderr);
-    return { pid: child.pid ?? -1, port, opsPort, stop: () => stopChild(child) };
-  } catch (error) {
-    await stopChild(child);
-    throw error;
-  }
+  ], READY_TIMEOUT_MS);
 }
 
-/** Peak resident set size in KiB, from Linux's /proc; undefined elsewhere. */
-async function peakRssKiB(pid: number): Promise<number | undefined> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+/** The ports the webhook's ready line names: with --port 0 nothing else tells them. */
+function readyPorts(webhook: ComponentProcess): { port: number; opsPort: number } {
+  const { port, opsPort } = webhook.ready;
+  if (typeof port !== "number" || typeof opsPort !== "number") throw new Error(`webhook's ready line names no ports: ${JSON.stringify(webhook.ready)}`);
+  return { port, opsPort };
+}
+
+/** Peak RSS in MiB; undefined off Linux, where there is no /proc to read it from. */
+function peakRssMiB(pid: number): Promise<number | undefined> {
+  return processUsage(pid).then((usage) => usage.peakRssMiB, () => undefined);
 }
 
 // --- the reviews ------------------------------------------------------------
@@ -391,60 +298,11 @@ async function runLoad(agent: Agent, port: number, count: number, concurrency: n
   return { latenciesMs: latenciesMs.subarray(0, sent), errors, errorSamples: [...errorSamples], patched, allowed, elapsedMs, bodyBytes };
 }
 
-/** Nearest-rank percentile of ascending values. */
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
-
 // --- the webhook's own histogram -----------------------------------------------
 
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", reject);
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        if (res.statusCode === 200) resolve(text);
-        else reject(new Error(`GET ${url}: HTTP ${String(res.statusCode)}`));
-      });
-    });
-    req.on("error", reject);
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`GET ${url}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
-  });
-}
-
-/** Cumulative count per bucket upper bound (seconds; +Inf as Infinity), summed over every path and result. */
-type Buckets = ReadonlyMap<number, number>;
-
+/** The webhook's duration histogram, summed over every path and result. */
 async function scrapeDurationBuckets(opsPort: number): Promise<Buckets> {
-  const text = await fetchText(`http://${HOST}:${opsPort}/metrics`);
-  const buckets = new Map<number, number>();
-  const prefix = `${METRIC_NAMES.webhookDuration}_bucket{`;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(prefix)) continue;
-    const le = /[{,]le="([^"]+)"/.exec(line)?.[1];
-    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    if (le === undefined || !Number.isFinite(value)) continue;
-    const bound = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
-    buckets.set(bound, (buckets.get(bound) ?? 0) + value);
-  }
-  return buckets;
-}
-
-/** The measured run only: the counters also hold the warm-up, so subtract the scrape taken before it. */
-function bucketsSince(before: Buckets, after: Buckets): Buckets {
-  return new Map([...after].map(([bound, count]) => [bound, count - (before.get(bound) ?? 0)]));
-}
-
-/** Upper bound of the first bucket holding the q-th share of observations: what a bucketed histogram can promise. */
-function bucketQuantile(buckets: Buckets, q: number): number | undefined {
-  const total = buckets.get(Number.POSITIVE_INFINITY) ?? 0;
-  if (total === 0) return undefined;
-  const bounds = [...buckets.keys()].sort((a, b) => a - b);
-  return bounds.find((bound) => (buckets.get(bound) ?? 0) >= q * total);
+  return histogramBuckets(await getText(`http://${HOST}:${opsPort}/metrics`, REQUEST_TIMEOUT_MS), METRIC_NAMES.webhookDuration);
 }
 
 // --- report -------------------------------------------------------------------
@@ -463,8 +321,8 @@ interface BenchResult {
   readonly webhookHistogramP99Ms: number | null;
 }
 
-function summarise(options: BenchOptions, load: LoadResult, peakKiB: number | undefined, histogramP99Seconds: number | undefined): BenchResult {
-  const sorted = Float64Array.from(load.latenciesMs).sort();
+function summarise(options: BenchOptions, load: LoadResult, peakMiB: number | undefined, histogramP99Seconds: number | undefined): BenchResult {
+  const sorted = [...load.latenciesMs].sort((a, b) => a - b);
   const round = (value: number, digits = 2) => Number(value.toFixed(digits));
   return {
     requests: load.latenciesMs.length,
@@ -475,7 +333,7 @@ function summarise(options: BenchOptions, load: LoadResult, peakKiB: number | un
     reviewBytes: load.bodyBytes,
     throughputPerSecond: round(load.latenciesMs.length / (load.elapsedMs / 1000), 1),
     latencyMs: { p50: round(percentile(sorted, 0.5)), p90: round(percentile(sorted, 0.9)), p99: round(percentile(sorted, 0.99)), max: round(sorted.at(-1) ?? Number.NaN) },
-    webhookPeakRssMiB: peakKiB === undefined ? null : round(peakKiB / 1024, 1),
+    webhookPeakRssMiB: peakMiB === undefined ? null : round(peakMiB, 1),
     webhookHistogramP99Ms: histogramP99Seconds === undefined || !Number.isFinite(histogramP99Seconds) ? null : round(histogramP99Seconds * 1000, 3),
   };
 }
@@ -505,20 +363,22 @@ function report(result: BenchResult, errorSamples: readonly string[]): void {
 
 async function bench(options: BenchOptions, abort: AbortSignal): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), "webhook-bench-"));
-  let webhook: WebhookProcess | undefined;
+  let webhook: ComponentProcess | undefined;
   let agent: Agent | undefined;
   try {
-    const files = await writeServingCertificate(dir);
-    webhook = await startWebhookProcess(files);
+    const tls = await writeLoopbackServingCertificate(dir);
+    webhook = await startWebhookProcess(tls);
+    const { port, opsPort } = readyPorts(webhook);
     // One socket per worker, reused for every review, as the API server keeps its connections to a webhook.
-    agent = new Agent({ keepAlive: true, maxSockets: options.concurrency, ca: files.caPem });
-    const warmup = await runLoad(agent, webhook.port, WARMUP_REQUESTS, options.concurrency, abort);
+    agent = new Agent({ keepAlive: true, maxSockets: options.concurrency, ca: tls.caPem });
+    const warmup = await runLoad(agent, port, WARMUP_REQUESTS, options.concurrency, abort);
     if (warmup.errors > 0) throw new Error(`warm-up failed: ${warmup.errorSamples.join("; ")}`);
-    const before = await scrapeDurationBuckets(webhook.opsPort);
-    const load = await runLoad(agent, webhook.port, options.requests, options.concurrency, abort);
-    const after = await scrapeDurationBuckets(webhook.opsPort);
-    const peakKiB = await peakRssKiB(webhook.pid);
-    const result = summarise(options, load, peakKiB, bucketQuantile(bucketsSince(before, after), 0.99));
+    // The counters also hold the warm-up: only what happened since this scrape is the measured run's.
+    const before = await scrapeDurationBuckets(opsPort);
+    const load = await runLoad(agent, port, options.requests, options.concurrency, abort);
+    const after = await scrapeDurationBuckets(opsPort);
+    const peakMiB = await peakRssMiB(webhook.pid);
+    const result = summarise(options, load, peakMiB, bucketBound(bucketsSince(before, after), 0.99));
     report(result, load.errorSamples);
     return result.errors === 0 ? 0 : 1;
   } finally {
@@ -529,28 +389,14 @@ async function bench(options: BenchOptions, abort: AbortSignal): Promise<number>
   }
 }
 
-async function main(): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`bench:webhook: ${error.message} (see --help)\n`);
-    return 2;
-  }
-  if (options === "help") {
-    process.stdout.write(`${USAGE}\n  --requests N     measured reviews (default 10000)\n  --concurrency C  reviews in flight (default 16)\n`);
-    return 0;
-  }
-  // Ctrl-C ends the run early but still lets the clean-up run.
-  const abort = new AbortController();
-  process.once("SIGINT", () => { abort.abort(); });
-  try {
-    return await bench(options, abort.signal);
-  } catch (error) {
-    process.stderr.write(`bench:webhook: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runBenchmark({
+  name: "bench:webhook",
+  help: HELP,
+  parse: parseOptions,
+  run: (options) => {
+    // Ctrl-C ends the run early but still lets the clean-up run.
+    const abort = new AbortController();
+    process.once("SIGINT", () => { abort.abort(); });
+    return bench(options, abort.signal);
+  },
+}, process.argv.slice(2));

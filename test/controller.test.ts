@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../src/api/conditions.ts";
 import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, MAROONED_NODE_LABEL, NODE_POD_UID_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { isNotFound } from "../src/kube/errors.ts";
-import { FAULTS_CONFIGMAP } from "../src/simulator/constants.ts";
+import { FAULTS_CONFIGMAP, INJECT_FAILURE_ANNOTATION } from "../src/simulator/constants.ts";
+import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { adminKubeConfig, createNamespace, vmiClient } from "./support/kube.ts";
 import { withoutPolicyBinding } from "./support/policies.ts";
@@ -76,7 +77,11 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     expect(pod.spec?.runtimeClassName).toBe("marooned");
     expect(pod.metadata?.annotations).toMatchObject({ [POD_ANNOTATIONS.node]: vmName(uid) });
     expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.VMAttempts)?.message).toBe("attempt 1 of 3");
-    for (const type of Object.values(POD_CONDITIONS)) expect(pod.status?.conditions?.find((c) => c.type === type)?.status, type).toBe("True");
+    for (const type of [POD_CONDITIONS.VMLaunched, POD_CONDITIONS.VMAttempts, POD_CONDITIONS.NodeRegistered, POD_CONDITIONS.NodeTrusted]) {
+      expect(pod.status?.conditions?.find((c) => c.type === type)?.status, type).toBe("True");
+    }
+    // A node that never faltered costs no NodeReady write.
+    expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.NodeReady)).toBeUndefined();
     const node = await core.readNode({ name: vmName(uid) });
     expect(node.metadata?.labels).toMatchObject({ [TRUSTED_NODE_LABEL]: uid, [MAROONED_NODE_LABEL]: "true", [NODE_POD_UID_LABEL]: uid });
     const vmi = await vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid));
@@ -172,6 +177,57 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     expect(after.status?.phase).toBe("Succeeded");
     await pollUntil("the finalizer to be removed", async () => ((await core.readNamespacedPod({ namespace, name: pod.metadata?.name ?? "" })).metadata?.finalizers ?? []).length === 0 ? true : undefined, { timeoutMs: 30_000 });
   });
+
+  it("a pod deleted while gated and held by another finalizer gets no VM after its teardown, for a minute, and goes with that finalizer", async () => {
+    const namespace = await namespaceWithServiceAccount("held");
+    const hold = "example.com/hold";
+    const created = await core.createNamespacedPod({ namespace, body: { ...maroonedPod("held"), metadata: { ...maroonedPod("held").metadata, finalizers: [hold] } } });
+    const uid = created.metadata?.uid ?? "";
+    // At once, while its VM is (at most) booting.
+    await core.deleteNamespacedPod({ namespace, name: "held" });
+    await gone("the held pod's VMI", () => vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid)));
+    const launches = async () => (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid},reason=${REASONS.VMCreated}` })).items.length;
+    const launchedBefore = await launches();
+    expect(launchedBefore).toBeLessThanOrEqual(1);
+    const until = Date.now() + 60_000;
+    while (Date.now() < until) {
+      await expect(vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid)), "a VMI after teardown").rejects.toMatchObject({ code: 404 });
+      expect(await tokensFor(uid)).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    expect(await launches()).toBe(launchedBefore);
+    const held = await core.readNamespacedPod({ namespace, name: "held" });
+    expect(held.metadata?.finalizers).toEqual([hold]);
+    await core.patchNamespacedPod({ namespace, name: "held", body: { metadata: { finalizers: null } } }, mergePatch);
+    await gone("the held pod", () => core.readNamespacedPod({ namespace, name: "held" }));
+  }, 120_000);
+
+  it("a released pod whose node goes NotReady stays on it, is told so, and its VM and node go when it is deleted", async () => {
+    const namespace = await namespaceWithServiceAccount("notready");
+    const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("stranded") })).metadata?.uid ?? "";
+    await runningPod(namespace, "stranded");
+    // The guest crashes: the simulator fails the VMI and the node stops heartbeating.
+    await admin.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
+      { group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE, name: vmName(uid), body: { metadata: { annotations: { [INJECT_FAILURE_ANNOTATION]: "kernel panic" } } } },
+      mergePatch,
+    );
+    const told = await pollUntil("NodeReady False on the pod", async () => {
+      const pod = await core.readNamespacedPod({ namespace, name: "stranded" });
+      return pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.NodeReady && c.status === "False") ? pod : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 1_000 });
+    expect(told.spec?.nodeName).toBe(vmName(uid));
+    const warnings = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid},reason=${REASONS.NodeNotReady}` });
+    expect(warnings.items.map((e) => e.type)).toEqual(["Warning"]);
+    // Nothing launches a second VM for a released pod.
+    expect((await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid},reason=${REASONS.VMCreated}` })).items).toHaveLength(1);
+
+    await core.deleteNamespacedPod({ namespace, name: "stranded" });
+    await gone("the stranded pod's VMI", () => vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid)));
+    await gone("the stranded pod's node", () => core.readNode({ name: vmName(uid) }));
+    // No kubelet is left to confirm the deletion: the pod object goes when forced.
+    await core.deleteNamespacedPod({ namespace, name: "stranded", gracePeriodSeconds: 0 });
+    await gone("the stranded pod", () => core.readNamespacedPod({ namespace, name: "stranded" }));
+  }, 180_000);
 
   it("deleting a pod removes its VM, Secret, token and node, then the pod", async () => {
     const namespace = await namespaceWithServiceAccount("delete");

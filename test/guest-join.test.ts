@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import { CertificatesV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_TAINT_KEY_PREFIX } from "../src/api/names.ts";
 import { renderCloudConfig } from "../src/controller/artifacts.ts";
+import { verifyNode } from "../src/controller/verification.ts";
+import { MASQUERADE_GUEST_IP } from "../src/kubevirt/api.ts";
 import { statusCodeOf } from "../src/kube/errors.ts";
 import { discoverClusterCa, kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "../src/simulator/guest.ts";
 import { pollUntil } from "../src/util/poll.ts";
@@ -72,6 +75,31 @@ describe("a simulated guest joins through the bootstrap-token and CSR path", () 
       return pod.status?.phase === "Running" ? pod : undefined;
     }, { timeoutMs: 60_000, intervalMs: 500 });
     expect(running.spec?.nodeName).toBe(nodeName);
+  });
+
+  it.each([
+    ["passt", { passtBinding: {} }, true],
+    ["masquerade", { masquerade: {} }, false],
+  ])("behind the %s binding the guest registers %s", async (binding, iface, seesPodIp) => {
+    const admin = adminKubeConfig();
+    const core = admin.makeApiClient(CoreV1Api);
+    const namespace = await createNamespace(admin, `join-${binding}`);
+    const podUid = randomUUID();
+    const nodeName = `marooned-${randomSuffix()}`;
+    const joinInfo = joinInfoFor(admin, { token: await createBootstrapToken(admin), caCertHash: await clusterCaCertHash(admin), nodeName, podUid });
+    await vmiClient(admin).create(namespace, vmiManifest(nodeName, { cloudInitNoCloud: { userData: renderCloudConfig(joinInfo) } }, iface));
+    const node = await pollUntil(`node ${nodeName}`, async () => core.readNode({ name: nodeName }).catch(() => undefined), { timeoutMs: 60_000, intervalMs: 500 });
+    const vmi = await vmiClient(admin).read(namespace, nodeName);
+    const internalIp = node.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+    const problems = verifyNode(node, vmi, nodeName, podUid, DEFAULT_TAINT_KEY_PREFIX);
+    if (seesPodIp) {
+      expect(internalIp).toBe(vmi.status?.interfaces?.[0]?.ipAddress);
+      expect(problems).toEqual([]);
+    } else {
+      // NAT: the guest sees 10.0.2.2, which is no address of its VMI; such a node is never trusted.
+      expect(internalIp).toBe(MASQUERADE_GUEST_IP);
+      expect(problems).toEqual([expect.stringContaining(`InternalIP ${MASQUERADE_GUEST_IP} is not among the VM's addresses`)]);
+    }
   });
 
   it("user data inline in the VMI works the same way", async () => {

@@ -1,3 +1,4 @@
+import { isRecord } from "../util/guards.ts";
 export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
 const ADMISSION_KIND = "AdmissionReview";
 
@@ -70,9 +71,6 @@ export type JsonPatchOperation =
 
 export type ParsedAdmissionReview = { ok: true; review: AdmissionRequestReview } | { ok: false; reason: string };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function hasStringFields(value: unknown, fields: readonly string[]): boolean {
   return isRecord(value) && fields.every((field) => typeof value[field] === "string");

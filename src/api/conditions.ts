@@ -1,3 +1,5 @@
+import { NODE_POD_UID_LABEL } from "./names.ts";
+
 /** Pod condition types the controller owns; each lifecycle phase owns one. */
 export const POD_CONDITIONS = {
   VMLaunched: "maroonedpods.io/VMLaunched",
@@ -8,6 +10,8 @@ export const POD_CONDITIONS = {
    * which the pod's creator cannot write (status is reset at create and needs the pods/status subresource).
    */
   VMAttempts: "maroonedpods.io/VMAttempts",
+  /** Whether the released pod's node is Ready: a pod is never moved, so its owner must hear when it is not. */
+  NodeReady: "maroonedpods.io/NodeReady",
 } as const;
 export type PodConditionType = (typeof POD_CONDITIONS)[keyof typeof POD_CONDITIONS];
 
@@ -26,6 +30,8 @@ export const REASONS = {
   NodeVerificationFailed: "NodeVerificationFailed",
   NodeTrusted: "NodeTrusted",
   PodReleased: "PodReleased",
+  NodeNotReady: "NodeNotReady",
+  NodeReady: "NodeReady",
   TornDown: "TornDown",
   OrphanRemoved: "OrphanRemoved",
   InvalidConfig: "InvalidConfig",
@@ -46,7 +52,8 @@ export const POD_ANNOTATIONS = {
 
 /** Labels on everything the controller creates for a pod (VMI, Secrets, token), to map back and find orphans. */
 export const OWNED_LABELS = {
-  podUid: "maroonedpods.io/pod-uid",
+  // The same key the guest's kubelet puts on its node: one label names a pod's objects and its node alike.
+  podUid: NODE_POD_UID_LABEL,
   podNamespace: "maroonedpods.io/pod-namespace",
   component: "app.kubernetes.io/managed-by",
 } as const;

@@ -5,7 +5,7 @@ import { MANAGED_BY, OWNED_LABELS, POD_NAME_ANNOTATION } from "../api/conditions
 import { dedicatedTaintKey, KUBE_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, NODE_VM_LABEL } from "../api/names.ts";
 import { JOIN_INFO_PATH, JOIN_INFO_VERSION, type JoinInfo } from "../joininfo/join-info.ts";
 import { formatCpuMillis, formatMemoryBytes } from "../kube/quantity.ts";
-import { VMI_GROUP, VMI_VERSION } from "../kubevirt/api.ts";
+import { podNetworkInterface, VMI_GROUP, VMI_VERSION } from "../kubevirt/api.ts";
 import type { ControllerConfig } from "./config.ts";
 
 /** What the launch phase builds everything from. */
@@ -116,7 +116,7 @@ export function virtualMachineInstance(pod: PodIdentity, vmName: string, config:
             { name: "containerdisk", disk: { bus: "virtio" } },
             { name: "cloudinitdisk", disk: { bus: "virtio" } },
           ],
-          interfaces: [{ name: "default", masquerade: {} }],
+          interfaces: [podNetworkInterface(config.networkBinding)],
         },
         ...(kernelBoot
           ? {

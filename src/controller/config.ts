@@ -1,6 +1,7 @@
 import { dedicatedTaintKey, DEFAULT_NODE_NAME_PREFIX, DEFAULT_TAINT_KEY_PREFIX, DEFAULT_VM_NAMESPACE, KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
 import { JOIN_METHODS, QUALIFIED_NAME_PATTERN, SERVER_URL_PATTERN, type JoinMethod } from "../joininfo/join-info.ts";
 import { parseCpuMillis, parseMemoryBytes } from "../kube/quantity.ts";
+import { NETWORK_BINDINGS, type NetworkBinding } from "../kubevirt/api.ts";
 import type { VmSizingConfig } from "./sizing.ts";
 
 export const CONFIG_GROUP = "maroonedpods.io";
@@ -23,6 +24,7 @@ export interface ControllerConfig {
   readonly kernelBoot: KernelBoot | undefined;
   readonly taintKeyPrefix: string;
   readonly joinMethod: JoinMethod;
+  readonly networkBinding: NetworkBinding;
   readonly apiServerEndpoint: string;
   readonly vmNamespace: string;
   readonly nodeNamePrefix: string;
@@ -43,6 +45,7 @@ export interface MaroonedPodsConfigSpec {
   kernelBootConfig?: { kernelPath?: string; initrdPath?: string; kernelArgs?: string };
   nodeTaintKey?: string;
   joinMethod?: string;
+  networkBinding?: string;
   apiServerEndpoint?: string;
   vmNamespace?: string;
   nodeNamePrefix?: string;
@@ -64,6 +67,7 @@ export const SPEC_DEFAULTS = {
   kernelBootConfig: { kernelPath: "/boot/vmlinuz", initrdPath: "/boot/initramfs.img", kernelArgs: "console=ttyS0" },
   nodeTaintKey: DEFAULT_TAINT_KEY_PREFIX,
   joinMethod: "k3s",
+  networkBinding: "bridge",
   nodeNamePrefix: DEFAULT_NODE_NAME_PREFIX,
   registrationTimeout: "10m",
   maxAttempts: 3,
@@ -114,6 +118,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   const max = { ...SPEC_DEFAULTS.maxVMResources, ...s.maxVMResources };
   const kernel = { ...SPEC_DEFAULTS.kernelBootConfig, ...s.kernelBootConfig };
   const joinMethod = s.joinMethod ?? SPEC_DEFAULTS.joinMethod;
+  const networkBinding = s.networkBinding ?? SPEC_DEFAULTS.networkBinding;
   const prefix = s.nodeNamePrefix ?? SPEC_DEFAULTS.nodeNamePrefix;
   const registrationTimeoutMs = parseDuration(s.registrationTimeout ?? SPEC_DEFAULTS.registrationTimeout);
   const bootstrapTokenTtlMs = parseDuration(s.bootstrapTokenTTL ?? SPEC_DEFAULTS.bootstrapTokenTTL);
@@ -123,6 +128,9 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   const taintKeyPrefix = s.nodeTaintKey ?? SPEC_DEFAULTS.nodeTaintKey;
 
   if (!(JOIN_METHODS as readonly string[]).includes(joinMethod)) errors.push(`joinMethod: must be one of ${JOIN_METHODS.join(", ")}`);
+  if (!(NETWORK_BINDINGS as readonly string[]).includes(networkBinding)) {
+    errors.push(`networkBinding: must be one of ${NETWORK_BINDINGS.join(", ")} (masquerade hides the pod's IP from the guest, so its node could never be verified)`);
+  }
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$/.test(prefix) || prefix.length > MAX_NODE_NAME_PREFIX) {
     errors.push(`nodeNamePrefix: must be lowercase letters, digits and '-', at most ${MAX_NODE_NAME_PREFIX} characters`);
   }
@@ -159,6 +167,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
       kernelBoot: enableKernelBoot ? kernel : undefined,
       taintKeyPrefix,
       joinMethod: joinMethod as JoinMethod,
+      networkBinding: networkBinding as NetworkBinding,
       apiServerEndpoint,
       // Caches watch one namespace from start to stop: every write goes where they watch.
       vmNamespace: defaults.vmNamespace ?? DEFAULT_VM_NAMESPACE,

@@ -111,9 +111,14 @@ describe("decideLaunch: first launch", () => {
       { name: "containerdisk", containerDisk: { image: defaultConfig().nodeImage } },
       { name: "cloudinitdisk", cloudInitNoCloud: { secretRef: { name: `${DEFAULT_VM_NAME}-cloud-init` } } },
     ]);
-    expect(vmi?.spec.domain.devices.interfaces).toEqual([{ name: "default", masquerade: {} }]);
+    expect(vmi?.spec.domain.devices.interfaces).toEqual([{ name: "default", bridge: {} }]);
     expect(vmi?.spec.networks).toEqual([{ name: "default", pod: {} }]);
     expect(vmi?.spec.domain.firmware).toBeUndefined();
+  });
+
+  it("joins the pod network with passt when configured, never masquerade", () => {
+    const passt = actionsOf(launch(makeObserved({ config: defaultConfig({ networkBinding: "passt" }) })), "createVmi")[0]?.vmi;
+    expect(passt?.spec.domain.devices.interfaces).toEqual([{ name: "default", passtBinding: {} }]);
   });
 
   it("never puts the token into the VMI", () => {

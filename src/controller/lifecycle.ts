@@ -1,3 +1,4 @@
+import { decideNodeHealth } from "./health.ts";
 import { decideLaunch } from "./launch.ts";
 import { decideLiveness } from "./liveness.ts";
 import { SKIP, type Observed, type PhaseResult } from "./observed.ts";
@@ -8,13 +9,14 @@ import { decideUngate } from "./ungate.ts";
 /**
  * The phases in the order they look at a pod. Teardown first: it owns every finished pod, so nothing after it ever
  * launches for one. Ungate before registration: a release must not wait while registration tidies up after a trust
- * it already wrote.
+ * it already wrote. Health before registration: it writes only when a released pod's node changes readiness.
  */
 const PHASES: readonly ((o: Observed, randomBytes: (n: number) => Uint8Array) => PhaseResult)[] = [
   decideTeardown,
   decideLiveness,
   decideLaunch,
   decideUngate,
+  decideNodeHealth,
   decideRegistration,
 ];
 

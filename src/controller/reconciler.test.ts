@@ -130,6 +130,12 @@ describe("one reconcile, from the snapshot to the writes in order", () => {
       [`releasePod ${POD}`],
       ["Normal PodReleased"],
     ],
+    [
+      "released, its node gone NotReady: NodeReady False and a Warning, the pod left where it is",
+      { pod: makePod({ gated: false, phase: "Running" }), ...running, nodes: [makeNode({ trustedFor: POD_UID, ready: "Unknown" })] },
+      [`patchConditions ${POD} NodeReady=False`],
+      ["Warning NodeNotReady"],
+    ],
     ["released, all recorded: nothing", { pod: makePod({ gated: false, phase: "Running", annotations: { "maroonedpods.io/node": DEFAULT_VM_NAME }, conditions: [podCondition(POD_CONDITIONS.NodeRegistered, "True", REASONS.NodeRegistered), podCondition(POD_CONDITIONS.NodeTrusted, "True", REASONS.NodeTrusted)] }), ...running, nodes: [makeNode({ trustedFor: POD_UID })] }, [], []],
     [
       "finished with its VM: everything goes, the finalizer not yet",

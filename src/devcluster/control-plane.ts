@@ -33,8 +33,15 @@ export interface ControlPlane {
   readonly pids: readonly number[];
   /** Writes the admin kubeconfig to another path too (e.g. for kubectl). */
   writeAdminKubeconfig(path: string): Promise<void>;
+  /** For fault tests: SIGKILL a component, then start it again; restart resolves once the API server is ready. */
+  readonly faults: {
+    kill(component: RestartableComponent): Promise<void>;
+    restart(component: RestartableComponent): Promise<void>;
+  };
   stop(): Promise<void>;
 }
+
+export type RestartableComponent = "etcd" | "kube-apiserver";
 
 interface Pki {
   readonly ca: IssuedCertificate;
@@ -229,6 +236,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       },
       writeAdminKubeconfig: async (target: string) => {
         await writeFile(target, kubeconfigFor("kubernetes-admin", pki.admin), { mode: 0o600 });
+      },
+      faults: {
+        kill: (component) => processes.kill(component),
+        async restart(component) {
+          processes.restart(component);
+          await waitUntilHealthy(`${server}/readyz`, { tls: adminTls, processes, timeoutMs: STARTUP_TIMEOUT_MS });
+        },
       },
       stop,
     };

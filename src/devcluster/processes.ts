@@ -13,6 +13,9 @@ export interface ManagedProcess {
 
 interface Entry extends ManagedProcess {
   readonly child: ChildProcess;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
   exitCode: number | null;
 }
 
@@ -50,7 +53,7 @@ export class ProcessGroup {
         resolve();
       });
     });
-    const entry: Entry = { name, pid: child.pid, logFile, exited, child, exitCode: null };
+    const entry: Entry = { name, pid: child.pid, logFile, exited, child, command, args, env, exitCode: null };
     this.#entries.push(entry);
     this.#logger.debug({ process: name, pid: child.pid, logFile }, "process started");
     return entry;
@@ -58,8 +61,34 @@ export class ProcessGroup {
 
   /** Throws if a process already exited: a clear error beats waiting for a timeout. */
   assertRunning(): void {
-    const dead = this.#entries.find((e) => e.exitCode !== null);
+    const dead = this.#entries.find((e) => e.exitCode !== null && !this.#restarted(e));
     if (dead) throw new Error(`${dead.name} exited with code ${dead.exitCode}; see ${dead.logFile}`);
+  }
+
+  /** For fault tests: SIGKILLs the named process (its whole group) and waits until it is gone. */
+  async kill(name: string): Promise<void> {
+    const entry = this.#latest(name);
+    if (entry.exitCode !== null) return;
+    signalGroup(entry.pid, "SIGKILL");
+    await entry.exited;
+  }
+
+  /** Starts the named process again as it was first started, its log continued; it must have exited. */
+  restart(name: string): ManagedProcess {
+    const entry = this.#latest(name);
+    if (entry.exitCode === null) throw new Error(`${name} is still running (pid ${entry.pid})`);
+    return this.start(name, entry.command, entry.args, entry.env);
+  }
+
+  #latest(name: string): Entry {
+    const entry = this.#entries.findLast((e) => e.name === name);
+    if (!entry) throw new Error(`no process named ${name}`);
+    return entry;
+  }
+
+  /** An exited process that was started again since. */
+  #restarted(entry: Entry): boolean {
+    return this.#latest(entry.name) !== entry;
   }
 
   async stop(): Promise<void> {

@@ -1,3 +1,4 @@
+import { isRecord as isMap } from "../util/guards.ts";
 /**
  * The JSON Schema (2020-12) keywords the join-info schema uses, validated with
  * the messages the node image's Python helper (images/node/join-config.py)
@@ -24,7 +25,6 @@ export const SUPPORTED_KEYWORDS: readonly string[] = [
   "$schema", "$id", "title", "description",
 ];
 
-const isMap = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 const TYPES: Readonly<Record<string, { test: (value: unknown) => boolean; message: string }>> = {
   object: { test: isMap, message: "must be a map" },

@@ -6,6 +6,24 @@ export function statusCodeOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** An HTTP error answer from the API server made by our own requests; `code` is what `statusCodeOf` reads. */
+export class KubeHttpError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = "KubeHttpError";
+    this.code = code;
+  }
+}
+
+/** The HTTP status carried by an error from our requests, client-node's Watch (`statusCode`) or an ERROR watch event. */
+export function httpStatusOf(error: unknown): number | undefined {
+  const code = statusCodeOf(error);
+  if (code !== undefined) return code;
+  if (typeof error === "object" && error !== null && "statusCode" in error && typeof error.statusCode === "number") return error.statusCode;
+  return undefined;
+}
+
 export const isNotFound = (error: unknown): boolean => statusCodeOf(error) === 404;
 export const isAlreadyExists = (error: unknown): boolean => statusCodeOf(error) === 409;
 

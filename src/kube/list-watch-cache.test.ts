@@ -3,13 +3,12 @@ import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino, type Logger } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { httpStatusOf, KubeHttpError } from "./errors.ts";
 import {
   backoffDelayMs,
   cacheKeyOf,
   createListWatchCache,
   diffRelist,
-  httpStatusOf,
-  KubeHttpError,
   type CachedObject,
   type CacheHandlers,
 } from "./list-watch-cache.ts";

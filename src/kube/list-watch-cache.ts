@@ -2,7 +2,8 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { Watch, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { statusCodeOf } from "./errors.ts";
+import { httpStatusOf, KubeHttpError } from "./errors.ts";
+import { isRecord } from "../util/guards.ts";
 
 /** Anything the API serves; only the metadata the cache needs is assumed. */
 export interface CachedObject {
@@ -107,24 +108,6 @@ export function backoffDelayMs(attempt: number, random: () => number = Math.rand
   return Math.round(ceiling * (0.5 + random() / 2));
 }
 
-/** An HTTP error answer from the API server; `code` is what errors.ts `statusCodeOf` reads. */
-export class KubeHttpError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = "KubeHttpError";
-    this.code = code;
-  }
-}
-
-/** The HTTP status carried by an error from our requests, client-node's Watch (`statusCode`) or an ERROR watch event. */
-export function httpStatusOf(error: unknown): number | undefined {
-  const code = statusCodeOf(error);
-  if (code !== undefined) return code;
-  if (typeof error === "object" && error !== null && "statusCode" in error && typeof error.statusCode === "number") return error.statusCode;
-  return undefined;
-}
-
 interface ListPage<T> {
   readonly items: T[];
   readonly resourceVersion: string;
@@ -137,7 +120,6 @@ interface WatchOutcome {
   readonly lines: number;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 function statusMessage(body: string): string {
   try {

@@ -36,17 +36,17 @@ describe("simulatedIp", () => {
 
   it("stays in 10.244.0.0/16, never ends in .0 or .255, and is distinct until the range is used up", () => {
     const seen = new Set<string>();
+    // One assertion over all of them: 280,000 expect() calls made this the slowest unit test by far.
+    const wrong: string[] = [];
     for (let index = 0; index < 70_000; index++) {
       const ip = simulatedIp(index);
       const match = /^10\.244\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-      expect(match, ip).not.toBeNull();
       const third = Number(match?.[1]);
       const fourth = Number(match?.[2]);
-      expect(third).toBeLessThanOrEqual(255);
-      expect(fourth).toBeGreaterThanOrEqual(1);
-      expect(fourth).toBeLessThanOrEqual(254);
+      if (!match || third > 255 || fourth < 1 || fourth > 254) wrong.push(ip);
       if (index < CAPACITY) seen.add(ip);
     }
+    expect(wrong).toEqual([]);
     expect(seen.size).toBe(CAPACITY);
   });
 });

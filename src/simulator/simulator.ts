@@ -21,7 +21,7 @@ import { pollUntil } from "../util/poll.ts";
 import { KWOK_MANAGED_LABEL } from "../devcluster/kwok.ts";
 import { userDataFromSecret, userDataSourceOf, writtenFileContent } from "./cloud-init.ts";
 import { FAULTS_CONFIGMAP, INJECT_FAILURE_ANNOTATION, SIMULATED_HOST_NODE, SIMULATOR_COMPONENT, SIMULATOR_EVENT_REASONS, SIMULATOR_WEBHOOK_NAME } from "./constants.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
+import { guestIpFor, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "./guest.ts";
 import { BOOT_PHASES, guestResourcesOf, simulatedIp, statusAfterPhases, type BootPhase, type PhaseTransition } from "./phases.ts";
 import { validateVmiCreate } from "./virt-api-rules.ts";
@@ -170,9 +170,11 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
       const credentials = await obtainKubeletCredentials(joinInfo, logger);
       if (runtime.stopped) return;
       runtime.nodeName = joinInfo.node_name;
-      await registerNode(kubeletKubeConfig(joinInfo, credentials), joinInfo, { ip: runtime.ip, resources: guestResourcesOf(vmi) });
-      logger.info({ vmi: runtime.key, node: joinInfo.node_name, ip: runtime.ip }, "guest joined the cluster");
-      await events.record(vmi, "Normal", SIMULATOR_EVENT_REASONS.GuestJoined, `guest joined as node ${joinInfo.node_name} with IP ${runtime.ip}`);
+      // The kubelet registers the address the guest sees: the pod's IP, unless masquerade NATs it away.
+      const ip = guestIpFor(vmi.spec.domain.devices.interfaces?.find((i) => i.name === "default"), runtime.ip);
+      await registerNode(kubeletKubeConfig(joinInfo, credentials), joinInfo, { ip, resources: guestResourcesOf(vmi) });
+      logger.info({ vmi: runtime.key, node: joinInfo.node_name, ip }, "guest joined the cluster");
+      await events.record(vmi, "Normal", SIMULATOR_EVENT_REASONS.GuestJoined, `guest joined as node ${joinInfo.node_name} with IP ${ip}`);
     } catch (error) {
       const message = (error as Error).message;
       logger.warn({ vmi: runtime.key, attempt, err: error }, "guest could not join");

@@ -6,7 +6,7 @@ import { joinInfoFor as controllerJoinInfo, mintToken, tokenSecret, tokenString,
 import { resolveConfig, type ControllerConfig } from "../../src/controller/config.ts";
 import type { JoinInfo, JoinMethod } from "../../src/joininfo/join-info.ts";
 import { caCertHashFor } from "../../src/joininfo/ca-hash.ts";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/kubevirt/api.ts";
+import { podNetworkInterface, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/kubevirt/api.ts";
 import { pollUntil } from "../../src/util/poll.ts";
 
 export function adminKubeConfig(): KubeConfig {
@@ -55,7 +55,8 @@ export function joinInfoFor(kubeConfig: KubeConfig, options: { token: string; ca
   return controllerJoinInfo(testPod(options.podUid), options.nodeName, { id, secret }, configFor(kubeConfig, options.joinMethod), options.caCertHash);
 }
 
-export function vmiManifest(name: string, cloudInitVolume: Record<string, unknown>): V1VirtualMachineInstance {
+/** A VMI booting the node image with that cloud-init volume, on the pod network through `iface` (bridge unless told). */
+export function vmiManifest(name: string, cloudInitVolume: Record<string, unknown>, iface: Record<string, unknown> = podNetworkInterface("bridge")): V1VirtualMachineInstance {
   return {
     apiVersion: `${VMI_GROUP}/${VMI_VERSION}`,
     kind: "VirtualMachineInstance",
@@ -67,7 +68,7 @@ export function vmiManifest(name: string, cloudInitVolume: Record<string, unknow
             { name: "rootdisk", disk: { bus: "virtio" } },
             { name: "cloudinit", disk: { bus: "virtio" } },
           ],
-          interfaces: [{ name: "default", masquerade: {} }],
+          interfaces: [{ ...iface, name: "default" }],
         },
         resources: { requests: { cpu: "1", memory: "1Gi" } },
       },
