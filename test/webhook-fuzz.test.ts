@@ -3,10 +3,11 @@
  * server would send them: it never crashes, answers each with a 4xx or a correct review, and its memory comes back.
  */
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { Agent, request as httpsRequest } from "node:https";
+import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { sendHttps, type Reply } from "../bench/http.ts";
 import { residentMiB } from "../bench/proc.ts";
 import { writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { pollUntil } from "../src/util/poll.ts";
@@ -65,26 +66,15 @@ afterAll(async () => {
   await rm(env.dir, { recursive: true, force: true });
 });
 
-/** Status and body of the answer; a dropped connection or a timeout rejects. */
-function send(fuzz: FuzzCase): Promise<{ status: number; answer: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { "content-length": fuzz.body.length };
-    if (fuzz.contentType !== undefined) headers["content-type"] = fuzz.contentType;
-    const req = httpsRequest({ host: HOST, port: env.port, path: fuzz.path, method: fuzz.method, agent: env.agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", reject);
-      res.on("end", () => {
-        resolve({ status: res.statusCode ?? 0, answer: Buffer.concat(chunks).toString("utf8") });
-      });
-    });
-    req.on("error", reject);
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    // Over the limit the server answers 413 from the Content-Length alone and closes: writing the body would race
-    // that close (EPIPE before the answer is read). The API server never sends such a body.
-    if (fuzz.body.length > MAX_REVIEW_BYTES) req.flushHeaders();
-    else req.end(fuzz.body);
-  });
+/**
+ * Over the limit the server answers 413 from the Content-Length alone and closes: writing the body would race that
+ * close (EPIPE before the answer is read), so such a case sends its headers only. The API server never sends one.
+ */
+function send(fuzz: FuzzCase): Promise<Reply> {
+  const headers: Record<string, string | number> = { "content-length": fuzz.body.length };
+  if (fuzz.contentType !== undefined) headers["content-type"] = fuzz.contentType;
+  const options = { host: HOST, port: env.port, path: fuzz.path, method: fuzz.method, agent: env.agent, headers };
+  return sendHttps(options, fuzz.body.length > MAX_REVIEW_BYTES ? undefined : fuzz.body, REQUEST_TIMEOUT_MS);
 }
 
 /** Sends cases 0..count-1 of `seed`, `CONCURRENCY` at a time; resolves with a line per wrong answer. */
@@ -96,8 +86,8 @@ async function fuzz(seed: number, count: number): Promise<string[]> {
       const fuzzCaseNow = fuzzCase(seed, next++);
       const where = `case ${fuzzCaseNow.index} (${fuzzCaseNow.kind}, seed ${seed})`;
       try {
-        const { status, answer } = await send(fuzzCaseNow);
-        const problem = answerProblem({ ...fuzzCaseNow, status, answer }, DEFAULT_ADMISSION_SETTINGS);
+        const { status, body } = await send(fuzzCaseNow);
+        const problem = answerProblem({ ...fuzzCaseNow, status, answer: body }, DEFAULT_ADMISSION_SETTINGS);
         if (problem !== undefined) problems.push(`${where}: ${problem}`);
       } catch (error) {
         problems.push(`${where}: ${error instanceof Error ? error.message : String(error)}`);

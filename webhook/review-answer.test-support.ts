@@ -6,6 +6,7 @@
 import fastJsonPatch, { type Operation } from "fast-json-patch";
 import { ADMISSION_API_VERSION } from "../src/admission/review.ts";
 import { CLEANUP_FINALIZER, MANAGED_LABEL, MANAGED_LABEL_VALUE, SCHEDULING_GATE } from "../src/api/names.ts";
+import { isRecord } from "../src/util/guards.ts";
 import type { AdmissionSettings } from "./settings.ts";
 
 export interface ReviewExchange {
@@ -18,7 +19,7 @@ export interface ReviewExchange {
 }
 
 type Loose = Record<string, unknown>;
-const asRecord = (value: unknown): Loose | undefined => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Loose) : undefined);
+const asRecord = (value: unknown): Loose | undefined => (isRecord(value) ? value : undefined);
 
 function isSelected(pod: Loose, settings: AdmissionSettings): boolean {
   const labels = asRecord(asRecord(pod.metadata)?.labels);

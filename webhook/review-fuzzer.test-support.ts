@@ -4,6 +4,7 @@
  * not JSON and requests the server must refuse. Case `index` depends only on the seed and the index.
  */
 import { CLEANUP_FINALIZER, MAROON_LABEL, MAROON_LABEL_VALUE, SCHEDULING_GATE } from "../src/api/names.ts";
+import { isRecord } from "../src/util/guards.ts";
 import { caseSeed, seededRandom, type Random } from "./fuzz-random.test-support.ts";
 import { MUTATE_PODS_PATH } from "./handler.ts";
 import { DEFAULT_ADMISSION_SETTINGS } from "./settings.ts";
@@ -43,7 +44,7 @@ const JSON_TYPE = "application/json";
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-const isObject = (value: Json | undefined): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: Json | undefined): value is JsonObject => isRecord(value);
 
 function pickKind(random: Random): FuzzKind {
   const total = FUZZ_KINDS.reduce((sum, kind) => sum + WEIGHTS[kind], 0);
