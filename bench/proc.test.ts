@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cpuSecondsFromStat, peakRssMiBFromStatus } from "./proc.ts";
+import { cpuSecondsFromStat, peakRssMiBFromStatus, residentMiB, rssMiBFromStatus } from "./proc.ts";
 
 describe("cpuSecondsFromStat", () => {
   it("adds utime and stime, even when the command name has spaces and parentheses", () => {
@@ -14,5 +14,15 @@ describe("peakRssMiBFromStatus", () => {
   });
   it("is undefined without it", () => {
     expect(peakRssMiBFromStatus("Name:\tnode\n")).toBeUndefined();
+  });
+});
+
+describe("rssMiBFromStatus", () => {
+  it("reads VmRSS, not VmHWM", () => {
+    expect(rssMiBFromStatus("Name:\tnode\nVmHWM:\t  204800 kB\nVmRSS:\t 102400 kB\n")).toBe(100);
+    expect(rssMiBFromStatus("Name:\tnode\nVmHWM:\t  204800 kB\n")).toBeUndefined();
+  });
+  it("of this process is some MiB", async () => {
+    expect(await residentMiB(process.pid)).toBeGreaterThan(10);
   });
 });

@@ -11,11 +11,17 @@ export function cpuSecondsFromStat(stat: string): number {
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }
 
-/** Peak resident set size (VmHWM) in MiB from the text of /proc/<pid>/status. */
-export function peakRssMiBFromStatus(status: string): number | undefined {
-  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+/** A `kB` field of /proc/<pid>/status (VmHWM, VmRSS, ...) in MiB. */
+function statusMiB(status: string, field: string): number | undefined {
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(status);
   return match ? Number(match[1]) / 1024 : undefined;
 }
+
+/** Peak resident set size (VmHWM) in MiB from the text of /proc/<pid>/status. */
+export const peakRssMiBFromStatus = (status: string): number | undefined => statusMiB(status, "VmHWM");
+
+/** Resident set size now (VmRSS) in MiB from the text of /proc/<pid>/status. */
+export const rssMiBFromStatus = (status: string): number | undefined => statusMiB(status, "VmRSS");
 
 export interface ProcessUsage {
   readonly cpuSeconds: number;
@@ -26,6 +32,11 @@ export interface ProcessUsage {
 export async function processUsage(pid: number): Promise<ProcessUsage> {
   const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8"), readFile(`/proc/${pid}/status`, "utf8")]);
   return { cpuSeconds: cpuSecondsFromStat(stat), peakRssMiB: peakRssMiBFromStatus(status) };
+}
+
+/** Resident set size now of a live process (Linux only). */
+export async function residentMiB(pid: number): Promise<number | undefined> {
+  return rssMiBFromStatus(await readFile(`/proc/${pid}/status`, "utf8"));
 }
 
 /** The command name of a live process (Linux only). */

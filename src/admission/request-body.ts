@@ -42,3 +42,32 @@ export function readBodyUpTo(stream: Readable, maxBytes: number): Promise<BodyRe
     });
   });
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPENERS: ReadonlySet<number> = new Set([0x5b, 0x7b]); // [ {
+const CLOSERS: ReadonlySet<number> = new Set([0x5d, 0x7d]); // ] }
+
+/**
+ * True when JSON text nests arrays and objects more than `maxDepth` levels deep, brackets inside strings aside.
+ * A byte scan, no parse (UTF-8 continuation bytes never equal these ASCII ones): it runs before JSON.parse, so
+ * that nothing after it (structuredClone, a JSON Patch diff) recurses deep enough to exhaust the stack.
+ */
+export function nestsDeeperThan(body: Uint8Array, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const byte = body[i] ?? 0;
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (OPENERS.has(byte)) {
+      if (++depth > maxDepth) return true;
+    } else if (CLOSERS.has(byte)) {
+      depth--;
+    }
+  }
+  return false;
+}

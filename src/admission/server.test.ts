@@ -143,6 +143,20 @@ describe("admission server", () => {
       expect(JSON.parse(reply.body)).toEqual({ error: 'Content-Type must be application/json, got "text/plain"' });
     });
 
+    it("answers 400 to a review nested deeper than the limit, as to one at it, without a 500", async () => {
+      const nestedReview = (depth: number) => {
+        // The review itself takes 4 levels (body, request, object, metadata); the rest nests inside the metadata.
+        const text = JSON.stringify(reviewOf("uid-deep")).replace('{"name":"vmi-1"}', () => `{"name":"vmi-1","deep":${"[".repeat(depth - 4)}1${"]".repeat(depth - 4)}}`);
+        return send(server.url("/mutate"), { ca: ca.certPem, headers: { "content-type": "application/json" }, body: text });
+      };
+      const atLimit = await nestedReview(100);
+      expect(atLimit.status, atLimit.body).toBe(200);
+      const over = await nestedReview(101);
+      expect(over.status).toBe(400);
+      expect(JSON.parse(over.body)).toEqual({ error: "body nests deeper than 100 levels" });
+      expect(over.headers.connection).toBe("close");
+    });
+
     it("answers 413 from the Content-Length alone when it announces too large a body", async () => {
       const reply = await send(server.url("/validate"), {
         ca: ca.certPem,

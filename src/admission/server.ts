@@ -3,7 +3,7 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import { declaresMoreThan, isJsonContentType, readBodyUpTo } from "./request-body.ts";
+import { declaresMoreThan, isJsonContentType, nestsDeeperThan, readBodyUpTo } from "./request-body.ts";
 import { parseAdmissionReview } from "./review.ts";
 import type { AdmissionRequest, AdmissionResponseReview } from "./review.ts";
 import { HEALTH_PATH, routeRequest } from "./routing.ts";
@@ -38,6 +38,8 @@ export interface AdmissionServerOptions {
   readonly handlers: Readonly<Record<string, AdmissionHandler>>;
   readonly logger: Logger;
   readonly maxBodyBytes?: number;
+  /** Deepest nesting of arrays and objects a body may have; deeper ones are answered 400 unparsed. */
+  readonly maxNestingDepth?: number;
   /**
    * Longest a request may take to arrive, and longest a connection may sit
    * idle, which includes the time a handler takes. Keep it at least the
@@ -58,6 +60,12 @@ export interface AdmissionServer {
 
 /** The API server's own limit on a request body is 3 MiB, and it forwards the object inside the review. */
 const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/**
+ * No typed Kubernetes object nests near this deep (a Pod reaches about 12 levels inside its review). Deeper bodies,
+ * tens of thousands of levels, made the handlers' structuredClone and JSON Patch diff exhaust the stack (found by
+ * test/webhook-fuzz.test.ts): an answer of 500 where the body was simply invalid.
+ */
+const DEFAULT_MAX_NESTING_DEPTH = 100;
 /** The API server's default webhook timeout: it never reads a later answer. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /**
@@ -73,6 +81,7 @@ interface ReviewContext {
   readonly handler: AdmissionHandler;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  readonly maxNestingDepth: number;
   readonly onOutcome: (outcome: AdmissionOutcome) => void;
 }
 
@@ -93,7 +102,7 @@ function rejectRequest(res: ServerResponse, logger: Logger, path: string, status
 }
 
 async function serveReview(req: IncomingMessage, res: ServerResponse, context: ReviewContext): Promise<void> {
-  const { path, handler, logger, maxBodyBytes } = context;
+  const { path, handler, logger, maxBodyBytes, maxNestingDepth } = context;
   const started = performance.now();
   const outcome = (result: AdmissionOutcome["result"]) => {
     context.onOutcome({ path, result, seconds: (performance.now() - started) / 1000 });
@@ -113,6 +122,11 @@ async function serveReview(req: IncomingMessage, res: ServerResponse, context: R
   const read = await readBodyUpTo(req, maxBodyBytes);
   if (!read.ok) {
     rejectRequest(res, logger, path, 413, tooLarge);
+    outcome("invalid");
+    return;
+  }
+  if (nestsDeeperThan(read.body, maxNestingDepth)) {
+    rejectRequest(res, logger, path, 400, `body nests deeper than ${maxNestingDepth} levels`);
     outcome("invalid");
     return;
   }
@@ -170,6 +184,7 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
   const { logger } = options;
   const handlers = new Map(Object.entries(options.handlers));
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxNestingDepth = options.maxNestingDepth ?? DEFAULT_MAX_NESTING_DEPTH;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const onOutcome = options.onOutcome ?? (() => undefined);
 
@@ -203,7 +218,7 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
         rejectRequest(res, logger, route.path, 405, `${route.path} accepts ${route.allow} only`);
         return;
       case "review":
-        serveReview(req, res, { path: route.path, handler: route.handler, logger, maxBodyBytes, onOutcome }).catch((error: unknown) => {
+        serveReview(req, res, { path: route.path, handler: route.handler, logger, maxBodyBytes, maxNestingDepth, onOutcome }).catch((error: unknown) => {
           // The client went away or timed out mid-body, or the answer would not serialise:
           // dropping the connection still never reads as "allowed".
           logger.warn({ path: route.path, err: error }, "admission request failed before an answer");

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { goToolPath, type GoTool } from "./go-tools.ts";
-import { CONTROL_PLANE_BINARIES, binaryDirectory, type ControlPlaneBinary, type ControlPlaneVersions } from "./versions.ts";
+import { requireGo } from "./prerequisites.ts";
+import { CONTROL_PLANE_BINARIES, MINIMUM_GO_VERSIONS, binaryDirectory, type ControlPlaneBinary, type ControlPlaneVersions } from "./versions.ts";
 
 const BUILD_SCRIPT = fileURLToPath(new URL("../../scripts/build-control-plane.sh", import.meta.url));
 const TOOL_SCRIPT = fileURLToPath(new URL("../../scripts/build-go-tool.sh", import.meta.url));
@@ -30,7 +31,8 @@ export async function missingBinaries(directory: string): Promise<ControlPlaneBi
 
 /**
  * Returns the control-plane binaries, building the missing ones from their Go
- * modules first. A cold build takes tens of minutes on two cores; the output
+ * modules first (after checking Go, so a missing or old one fails on one line
+ * with the fix). A cold build takes tens of minutes on two cores; the output
  * is cached per version outside the repository.
  */
 export async function ensureControlPlaneBinaries(options: {
@@ -41,6 +43,8 @@ export async function ensureControlPlaneBinaries(options: {
   const directory = binaryDirectory(options.cacheRoot, options.versions);
   const missing = await missingBinaries(directory);
   if (missing.length > 0) {
+    // Go is the one prerequisite of the build no registry ships: say so before a build fails half-way.
+    await requireGo(MINIMUM_GO_VERSIONS.controlPlane);
     options.logger.info({ directory, missing }, "building control-plane binaries from their Go modules (first run only)");
     await runBuildScript(directory, options.versions, options.logger);
     const stillMissing = await missingBinaries(directory);
@@ -77,10 +81,11 @@ function runScript(script: string, env: Record<string, string>, what: string, fi
 export async function ensureGoTool(tool: GoTool, options: { cacheRoot: string; logger: Logger }): Promise<string> {
   const path = goToolPath(options.cacheRoot, tool);
   if (await isExecutable(path)) return path;
+  await requireGo(MINIMUM_GO_VERSIONS.goTools);
   options.logger.info({ path }, `building ${tool.name} ${tool.version} from its Go module (first run only)`);
   await mkdir(dirname(path), { recursive: true });
   const env = { TOOL_MODULE: tool.module, TOOL_VERSION: tool.version, TOOL_PACKAGE: tool.pkg, TOOL_LDFLAGS: tool.ldflags, TOOL_TAGS: tool.tags.join(","), OUT_FILE: path };
-  await runScript(TOOL_SCRIPT, env, `${tool.name} ${tool.version}`, "It needs Go >= 1.26 on PATH and access to the Go module proxy.");
+  await runScript(TOOL_SCRIPT, env, `${tool.name} ${tool.version}`, `It needs Go >= ${MINIMUM_GO_VERSIONS.goTools.major}.${MINIMUM_GO_VERSIONS.goTools.minor} on PATH and access to the Go module proxy.`);
   if (!(await isExecutable(path))) throw new Error(`the ${tool.name} build finished but ${path} is missing`);
   return path;
 }

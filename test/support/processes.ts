@@ -1,5 +1,5 @@
-import { execFile, execFileSync } from "node:child_process";
-import { promisify } from "node:util";
+import { execFileSync } from "node:child_process";
+import { runTool } from "../../src/devcluster/prerequisites.ts";
 
 /** Every descendant of `rootPid` (children of detached process groups included), from ps. */
 export function descendantsOf(rootPid: number): number[] {
@@ -36,13 +36,8 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-/** Runs a command as a user would; resolves with its exit code and output instead of throwing on a non-zero exit. */
+/** Runs a command as a user would; resolves with its exit code (-1 when it did not start or was killed) and output instead of throwing. */
 export async function runCommand(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(file, args, { env: options.env ?? process.env, timeout: options.timeoutMs ?? 300_000, maxBuffer: 64 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
+  const run = await runTool(file, args, options.env ?? process.env, options.timeoutMs ?? 300_000);
+  return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
 }

@@ -17,8 +17,12 @@ const READY_TIMEOUT_MS = 60_000;
 export type { ComponentProcess };
 
 /** Runs a `maroonedpods` subcommand (of this checkout, or of `cli`) as its own process and waits for its JSON ready line. */
-export function startComponent(command: string, args: readonly string[], options: { cli?: string; readyTimeoutMs?: number } = {}): Promise<ComponentProcess> {
-  return startComponentProcess(options.cli ?? CLI, [command, ...args], options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+export function startComponent(
+  command: string,
+  args: readonly string[],
+  options: { cli?: string; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<ComponentProcess> {
+  return startComponentProcess(options.cli ?? CLI, [command, ...args], options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.env);
 }
 
 export interface Stack {
