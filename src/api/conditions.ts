@@ -1,6 +1,9 @@
 import { NODE_POD_UID_LABEL } from "./names.ts";
 
-/** Pod condition types the controller owns; each lifecycle phase owns one. */
+/**
+ * Pod condition types the controller owns: launch writes VMLaunched and VMAttempts (liveness sets VMLaunched False
+ * when it replaces a VM), registration NodeRegistered and NodeTrusted, health NodeReady.
+ */
 export const POD_CONDITIONS = {
   VMLaunched: "maroonedpods.io/VMLaunched",
   NodeRegistered: "maroonedpods.io/NodeRegistered",
