@@ -186,7 +186,11 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     const uid = created.metadata?.uid ?? "";
     // At once, while its VM is (at most) booting.
     await core.deleteNamespacedPod({ namespace, name: "held" });
-    await gone("the held pod's VMI", () => vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid)));
+    // Teardown is done when the cleanup finalizer is gone: from then on, nothing may be made for the pod.
+    await pollUntil("the teardown", async () => {
+      const current = await core.readNamespacedPod({ namespace, name: "held" });
+      return current.metadata?.finalizers?.join() === hold ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
     const launches = async () => (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid},reason=${REASONS.VMCreated}` })).items.length;
     const launchedBefore = await launches();
     expect(launchedBefore).toBeLessThanOrEqual(1);
@@ -197,8 +201,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
     expect(await launches()).toBe(launchedBefore);
-    const held = await core.readNamespacedPod({ namespace, name: "held" });
-    expect(held.metadata?.finalizers).toEqual([hold]);
+    expect((await core.readNamespacedPod({ namespace, name: "held" })).metadata?.finalizers).toEqual([hold]);
     await core.patchNamespacedPod({ namespace, name: "held", body: { metadata: { finalizers: null } } }, mergePatch);
     await gone("the held pod", () => core.readNamespacedPod({ namespace, name: "held" }));
   }, 120_000);
