@@ -1,5 +1,5 @@
 import { AdmissionregistrationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { OWNED_LABELS, POD_ANNOTATIONS, REASONS } from "../../src/api/conditions.ts";
+import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../../src/api/conditions.ts";
 import { attemptsOf } from "../../src/controller/observed.ts";
 import { CONTROLLER_LEASE_NAME, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE, MAROON_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL, WEBHOOK_CA_SECRET, WEBHOOK_TLS_SECRET } from "../../src/api/names.ts";
 import { userDataSecretNameFor } from "../../src/controller/artifacts.ts";
@@ -83,7 +83,11 @@ export function proofSteps(admin: KubeConfig, identity: string, namespace: strin
       state.podUid = created.metadata?.uid;
       return created.spec?.schedulingGates?.some((g) => g.name === SCHEDULING_GATE) ? true : undefined;
     }, 500),
-    step("VMI created", async () => ((await exists(() => custom.getNamespacedCustomObject({ group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE, name: vmName() }))) ? true : undefined)),
+    // The VMI, or the launch recorded right after its create: a VMI that fails at once may be gone between polls.
+    step("VMI created", async () => {
+      if (await exists(() => custom.getNamespacedCustomObject({ group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE, name: vmName() }))) return true;
+      return (await pod()).status?.conditions?.some((c) => c.type === POD_CONDITIONS.VMLaunched && c.status === "True") ? true : undefined;
+    }),
     step("failed first VM replaced", async () => {
       const current = await pod();
       const vmi = await custom.getNamespacedCustomObject({ group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE, name: vmName() }).catch(() => undefined) as { status?: { phase?: string } } | undefined;
