@@ -43,7 +43,8 @@ describe("the install's layout", () => {
   });
 });
 
-describe("ensurePythonTools", () => {
+// These run the real python3 and pip, which take seconds on a loaded 2-core machine.
+describe("ensurePythonTools", { timeout: 60_000 }, () => {
   it("reuses an install that is there, without running pip", async () => {
     const cacheRoot = tempDir();
     const directory = pythonToolsDirectory(cacheRoot, PYTHON_TOOL_VERSIONS, await cacheTag());
@@ -80,7 +81,7 @@ describe("ensurePythonTools", () => {
   });
 });
 
-describe("locatePythonTools", () => {
+describe("locatePythonTools", { timeout: 60_000 }, () => {
   it("tells the tests to run the set-up when the install is missing", async () => {
     const cacheRoot = tempDir();
     await expect(locatePythonTools({ cacheRoot, versions: PYTHON_TOOL_VERSIONS })).rejects.toThrow(/ are not in .*\/python-tools\/.*: run npm ci \(or node scripts\/install-test-tools\.ts\) to install them$/);
