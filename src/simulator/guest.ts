@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { caCertHashFor } from "../joininfo/ca-hash.ts";
 import { createCertificateSigningRequest, generateKeyPair, privateKeyToPem } from "../pki/certificates.ts";
 import { kubeConfigFor } from "../kube/kubeconfig.ts";
+import { isAlreadyExists } from "../kube/errors.ts";
 import { pollUntil } from "../util/poll.ts";
 import type { JoinInfo } from "../joininfo/join-info.ts";
 import { KWOK_MANAGED_LABEL, KWOK_MANAGED_VALUE } from "../devcluster/kwok.ts";
@@ -143,7 +144,10 @@ export async function registerNode(
       },
     },
   };
-  await core.createNode({ body: node });
+  // A retry after a write whose answer was lost finds the node registered already, as a kubelet would.
+  await core.createNode({ body: node }).catch((error: unknown) => {
+    if (!isAlreadyExists(error)) throw error;
+  });
   // The simulated guest's kubelet is kwok: this label hands the node to it.
   return core.patchNode(
     { name: joinInfo.node_name, body: { metadata: { labels: { [KWOK_MANAGED_LABEL]: KWOK_MANAGED_VALUE } } } },

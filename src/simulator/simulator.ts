@@ -22,7 +22,7 @@ import { KWOK_MANAGED_LABEL } from "../devcluster/kwok.ts";
 import { userDataFromSecret, userDataSourceOf, writtenFileContent } from "./cloud-init.ts";
 import { FAULTS_CONFIGMAP, INJECT_FAILURE_ANNOTATION, SIMULATED_HOST_NODE, SIMULATOR_COMPONENT, SIMULATOR_EVENT_REASONS, SIMULATOR_WEBHOOK_NAME } from "./constants.ts";
 import { guestIpFor, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
-import { kubeletKubeConfig, obtainKubeletCredentials, registerNode } from "./guest.ts";
+import { kubeletKubeConfig, obtainKubeletCredentials, registerNode, type KubeletCredentials } from "./guest.ts";
 import { BOOT_PHASES, guestResourcesOf, simulatedIp, statusAfterPhases, type BootPhase, type PhaseTransition } from "./phases.ts";
 import { validateVmiCreate } from "./virt-api-rules.ts";
 
@@ -50,6 +50,8 @@ interface VmiRuntime {
   /** The simulator is the only writer of a VMI's status, so it keeps the transitions instead of reading them back. */
   transitions: PhaseTransition[];
   nodeName?: string;
+  /** The guest kubelet's client certificate, once its CSR was signed. */
+  credentials?: KubeletCredentials;
   stopped: boolean;
 }
 
@@ -175,7 +177,9 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
   const bootGuest = async (runtime: VmiRuntime, vmi: V1VirtualMachineInstance, attempt: number): Promise<void> => {
     try {
       const joinInfo = await readJoinInfo(vmi);
-      const credentials = await obtainKubeletCredentials(joinInfo, logger);
+      // A kubelet keeps the client certificate it got: a retry after a lost write must not go back to the token,
+      // which the controller deletes as soon as it trusts the node.
+      const credentials = (runtime.credentials ??= await obtainKubeletCredentials(joinInfo, logger));
       if (runtime.stopped) return;
       runtime.nodeName = joinInfo.node_name;
       // The kubelet registers the address the guest sees: the pod's IP, unless masquerade NATs it away.
