@@ -62,6 +62,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   "Role maroonedpods-controller-vms kubevirt.io/virtualmachineinstances list": CONTROLLER_STARTS,
   "Role maroonedpods-controller-vms kubevirt.io/virtualmachineinstances watch": "failed first VM replaced",
   "Role maroonedpods-controller-vms kubevirt.io/virtualmachineinstances delete": "failed first VM replaced",
+  "Role maroonedpods-controller-vms kubevirt.io/virtualmachineinstances patch": "warm pool VM claimed",
   "Role maroonedpods-controller coordination.k8s.io/leases create": "leader lease held and renewed",
   "Role maroonedpods-controller coordination.k8s.io/leases:maroonedpods-controller get": "leader lease held and renewed",
   "Role maroonedpods-controller coordination.k8s.io/leases:maroonedpods-controller update": "leader lease held and renewed",

@@ -34,6 +34,8 @@ describe("admission manifests", () => {
     const text = JSON.stringify(objects);
     expect(text).toContain("system:serviceaccount:isolation:isolator");
     expect(text).toContain("isolation.example.com/dedicated");
+    // The warm pool taint, under the same prefix, which no pod may tolerate.
+    expect(text).toContain("isolation.example.com/pool");
     expect(text).toContain('startsWith(\\"vm-\\")');
     expect(text).not.toContain("maroonedpods.io/maroon\\\"");
     for (const binding of objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding")) {

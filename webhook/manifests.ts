@@ -1,5 +1,5 @@
 import { POD_ANNOTATION_PREFIX } from "../src/api/conditions.ts";
-import { CLEANUP_FINALIZER, dedicatedTaintKey, MANAGED_LABEL, MANAGED_LABEL_VALUE, SCHEDULING_GATE } from "../src/api/names.ts";
+import { CLEANUP_FINALIZER, dedicatedTaintKey, MANAGED_LABEL, MANAGED_LABEL_VALUE, poolTaintKey, SCHEDULING_GATE } from "../src/api/names.ts";
 import { MUTATE_PODS_PATH } from "./handler.ts";
 import { controllerUsername, validateAdmissionSettings, type AdmissionSettings } from "./settings.ts";
 
@@ -107,6 +107,7 @@ export function validatingAdmissionPolicies(settings: AdmissionSettings): Record
   assertValid(settings);
   const controller = cel(controllerUsername(settings));
   const taintKey = cel(dedicatedTaintKey(settings.taintKeyPrefix));
+  const poolKey = cel(poolTaintKey(settings.taintKeyPrefix));
   const isController = `request.userInfo.username == ${controller}`;
   return [
     ...policy(POLICY_NAMES.requireGate, {
@@ -151,6 +152,12 @@ export function validatingAdmissionPolicies(settings: AdmissionSettings): Record
             `has(t.value) && t.value == object.metadata.uid && (!has(t.operator) || t.operator == "Equal") && ` +
             `(${isController} || t in variables.oldTolerations)))`,
           message: `only the MaroonedPods controller may give a pod a toleration for ${dedicatedTaintKey(settings.taintKeyPrefix)}, and no pod may tolerate every taint`,
+          reason: "Forbidden",
+        },
+        {
+          // An unclaimed warm pool node is nobody's: no pod, the controller's included, tolerates its taint.
+          expression: `${fieldOr("object", "tolerations", "[]")}.all(t, !has(t.key) || t.key != ${poolKey})`,
+          message: `no pod may tolerate ${poolTaintKey(settings.taintKeyPrefix)}: an unclaimed warm pool node is nobody's`,
           reason: "Forbidden",
         },
       ],

@@ -15,6 +15,8 @@ export const POD_CONDITIONS = {
   VMAttempts: "maroonedpods.io/VMAttempts",
   /** Whether the released pod's node is Ready: a pod is never moved, so its owner must hear when it is not. */
   NodeReady: "maroonedpods.io/NodeReady",
+  /** Whether the pod took a warm pool VM (True, WarmVMClaimed) or launched its own (False, why). */
+  WarmPool: "maroonedpods.io/WarmPool",
 } as const;
 export type PodConditionType = (typeof POD_CONDITIONS)[keyof typeof POD_CONDITIONS];
 
@@ -40,6 +42,10 @@ export const REASONS = {
   InvalidConfig: "InvalidConfig",
   NotApplied: "NotApplied",
   ReconcileFailed: "ReconcileFailed",
+  WarmVMClaimed: "WarmVMClaimed",
+  WarmPoolEmpty: "WarmPoolEmpty",
+  TooBigForWarmPool: "TooBigForWarmPool",
+  ChargedLessThanWarmVM: "ChargedLessThanWarmVM",
 } as const;
 export type Reason = (typeof REASONS)[keyof typeof REASONS];
 

@@ -18,6 +18,9 @@ export const METRIC_NAMES = {
   webhookCertificateRotations: "maroonedpods_webhook_certificate_rotations_total",
   webhookCertificateExpiry: "maroonedpods_webhook_certificate_expiry_timestamp_seconds",
   webhookCertificateSyncErrors: "maroonedpods_webhook_certificate_sync_errors_total",
+  warmPoolVms: "maroonedpods_warm_pool_vms",
+  warmPoolClaims: "maroonedpods_warm_pool_claims_total",
+  warmPoolMisses: "maroonedpods_warm_pool_misses_total",
 } as const;
 
 /** prom-client's default process and Node.js metrics, exported by each component under its own prefix. */

@@ -53,3 +53,23 @@ export const MAROONED_NODE_LABEL_VALUE = "true";
 export const CONTROLLER_LEASE_NAME = "maroonedpods-controller";
 /** A namespace with this label (value "true") may scrape the metrics ports; the NetworkPolicies admit nobody else. */
 export const METRICS_SCRAPER_NAMESPACE_LABEL = "maroonedpods.io/scrape-metrics";
+
+/**
+ * Warm pool. A pool VM's name says what it is: `<nodeNamePrefix>pool-<random>`, which the node-name policy's prefix
+ * covers. Its join info carries no pod identity: the node registers with `maroonedpods.io/pool=true` and the taint
+ * `<taint key prefix>/pool=unclaimed:NoSchedule`, which no tenant pod may tolerate.
+ */
+export const POOL_NAME_INFIX = "pool-";
+export const poolVmNamePrefix = (nodeNamePrefix: string): string => `${nodeNamePrefix}${POOL_NAME_INFIX}`;
+/** On the pool VMI, its Secrets and token (set by the controller in its own namespaces), and on the pool node (set by its kubelet). */
+export const POOL_LABEL = "maroonedpods.io/pool";
+export const POOL_LABEL_VALUE = "true";
+/**
+ * On the pool VMI only: `unclaimed` until one pod's claim (one JSON patch whose `test` pins `unclaimed`) makes it
+ * `claimed`, or the pool's reconcile retires it (the same kind of patch) before deleting it: claim and retirement
+ * exclude each other.
+ */
+export const POOL_STATE_LABEL = "maroonedpods.io/pool-state";
+export const POOL_STATES = { unclaimed: "unclaimed", claimed: "claimed", retired: "retired" } as const;
+export const poolTaintKey = (taintKeyPrefix: string): string => `${taintKeyPrefix}/pool`;
+export const POOL_TAINT_VALUE = "unclaimed";

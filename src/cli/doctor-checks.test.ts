@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clusterKindCheck, renderChecks, versionCheck } from "./doctor-checks.ts";
+import { clusterKindCheck, renderChecks, versionCheck, warmPoolCheck } from "./doctor-checks.ts";
 
 describe("doctor checks decided on plain data", () => {
   it.each([
@@ -29,5 +29,16 @@ describe("doctor checks decided on plain data", () => {
     expect(table.split("\n")[0]).toMatch(/^CHECK\s+RESULT\s+DETAIL$/);
     expect(table).toMatch(/Kubernetes >= 1\.30\s+pass\s+v1\.35\.4/);
     expect(table).toMatch(/cluster kind matches joinMethod\s+FAIL\s+/);
+  });
+});
+
+describe("warmPoolCheck", () => {
+  it.each<[string, number, Parameters<typeof warmPoolCheck>[1], boolean | undefined]>([
+    ["the pool off: no check", 0, undefined, undefined],
+    ["not reported yet", 2, undefined, false],
+    ["some available", 2, { desired: 2, booting: 1, available: 1, claimed: 3 }, true],
+    ["none available", 2, { desired: 2, booting: 2, available: 0, claimed: 0 }, false],
+  ])("%s", (_, size, status, ok) => {
+    expect(warmPoolCheck(size, status)?.ok).toBe(ok);
   });
 });

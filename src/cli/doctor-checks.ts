@@ -42,6 +42,17 @@ export function clusterKindCheck(gitVersion: string, joinMethod: string): CheckR
     : { check, ok: false, detail: `${kind === "k3s" ? "a k3s/RKE2" : "not a k3s/RKE2"} cluster but joinMethod is ${joinMethod}: set spec.joinMethod: ${kind} in the MaroonedPodsConfig` };
 }
 
+/** The warm pool as the controller reported it in the config's status; undefined (no check) with the pool off. */
+export function warmPoolCheck(size: number, status: { desired?: number; booting?: number; available?: number; claimed?: number } | undefined): CheckResult | undefined {
+  if (size === 0) return undefined;
+  const check = "warm pool";
+  if (status?.desired !== size) return { check, ok: false, detail: `the controller has not reported a pool of ${String(size)} in the config's status: is it running and the leader?` };
+  const counts = `${String(status.available ?? 0)} of ${String(size)} available, ${String(status.booting ?? 0)} booting, ${String(status.claimed ?? 0)} claimed`;
+  return (status.available ?? 0) > 0
+    ? { check, ok: true, detail: counts }
+    : { check, ok: false, detail: `${counts}: no pool VM is ready, pods launch their own meanwhile; see the controller's log (component warm-pool) and the pool VMIs' events` };
+}
+
 type Probe = () => Promise<CheckResult>;
 
 async function guarded(check: string, probe: Probe): Promise<CheckResult> {
@@ -59,9 +70,12 @@ export async function runDoctorChecks(kubeConfig: KubeConfig): Promise<CheckResu
   const gitVersion = (await kubeConfig.makeApiClient(VersionApi).getCode()).gitVersion;
 
   let spec: MaroonedPodsConfigSpec | undefined;
+  let poolStatus: Parameters<typeof warmPoolCheck>[1];
   const config = await guarded("config valid", async () => {
     try {
-      spec = ((await custom.getClusterCustomObject({ group: CONFIG_GROUP, version: CONFIG_VERSION, plural: CONFIG_PLURAL, name: CONFIG_NAME })) as { spec?: MaroonedPodsConfigSpec }).spec;
+      const object = (await custom.getClusterCustomObject({ group: CONFIG_GROUP, version: CONFIG_VERSION, plural: CONFIG_PLURAL, name: CONFIG_NAME })) as { spec?: MaroonedPodsConfigSpec; status?: { warmPool?: Parameters<typeof warmPoolCheck>[1] } };
+      spec = object.spec;
+      poolStatus = object.status?.warmPool;
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw error;
     }
@@ -72,6 +86,7 @@ export async function runDoctorChecks(kubeConfig: KubeConfig): Promise<CheckResu
   const resolved = resolveConfig(spec, { apiServerEndpoint: kubeConfig.getCurrentCluster()?.server ?? "" });
   const joinMethod = resolved.ok ? resolved.config.joinMethod : "k3s";
   const groups = resolved.ok ? resolved.config.bootstrapTokenGroups : [];
+  const pool = warmPoolCheck(resolved.ok ? resolved.config.warmPool.size : 0, poolStatus);
 
   return [
     versionCheck(gitVersion),
@@ -117,6 +132,7 @@ export async function runDoctorChecks(kubeConfig: KubeConfig): Promise<CheckResu
         : { check: "webhook reachable", ok: false, detail: "a dry-run selected pod was not gated: check the MutatingWebhookConfiguration's matchConditions and namespaceSelector" };
     }),
     config,
+    ...(pool ? [pool] : []),
   ];
 }
 

@@ -40,6 +40,16 @@ describe("status table", () => {
     ]);
   });
 
+  it("says when a pod's VM came from the warm pool", () => {
+    const claimed: V1Pod = {
+      ...released,
+      metadata: { ...released.metadata, uid: "u3" },
+      status: { ...released.status, conditions: [{ type: POD_CONDITIONS.WarmPool, status: "True", lastTransitionTime: at(0) }] },
+    };
+    const [row] = statusRows([claimed], [], [{ metadata: { name: "marooned-pool-abc", labels: { [OWNED_LABELS.podUid]: "u3" } } }]);
+    expect(row?.vm).toBe("marooned-pool-abc (warm pool)");
+  });
+
   it("renders aligned columns, and says so when there is nothing to show", () => {
     const table = renderStatusTable(statusRows([released], [], vmis));
     const [header, line] = table.trimEnd().split("\n");

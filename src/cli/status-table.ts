@@ -45,7 +45,8 @@ export function statusRows(pods: readonly V1Pod[], events: readonly CoreV1Event[
       const event = newest.get(pod.metadata?.uid ?? "");
       return {
         pod: `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`,
-        vm: vmByUid.get(pod.metadata?.uid ?? "") ?? "-",
+        // A pod that claimed a warm pool VM says so: its WarmPool condition, in its status.
+        vm: `${vmByUid.get(pod.metadata?.uid ?? "") ?? "-"}${conditionTime(pod, POD_CONDITIONS.WarmPool) ? " (warm pool)" : ""}`,
         node: pod.spec?.nodeName ?? pod.metadata?.annotations?.[POD_ANNOTATIONS.node] ?? "-",
         phase: podStanding(pod),
         vmCreated: seconds(created, conditionTime(pod, POD_CONDITIONS.VMLaunched)),

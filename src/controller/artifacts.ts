@@ -2,7 +2,19 @@ import type { V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { stringify } from "yaml";
 import { MANAGED_BY, OWNED_LABELS, POD_NAME_ANNOTATION } from "../api/conditions.ts";
-import { dedicatedTaintKey, KUBE_SYSTEM_NAMESPACE, NODE_POD_UID_LABEL, NODE_VM_LABEL } from "../api/names.ts";
+import {
+  dedicatedTaintKey,
+  KUBE_SYSTEM_NAMESPACE,
+  NODE_POD_UID_LABEL,
+  NODE_VM_LABEL,
+  POOL_LABEL,
+  POOL_LABEL_VALUE,
+  POOL_STATE_LABEL,
+  POOL_STATES,
+  POOL_TAINT_VALUE,
+  poolTaintKey,
+  poolVmNamePrefix,
+} from "../api/names.ts";
 import { JOIN_INFO_PATH, JOIN_INFO_VERSION, type JoinInfo } from "../joininfo/join-info.ts";
 import { formatCpuMillis, formatMemoryBytes } from "../kube/quantity.ts";
 import { podNetworkInterface, VMI_GROUP, VMI_VERSION } from "../kubevirt/api.ts";
@@ -98,12 +110,22 @@ export function userDataSecret(pod: PodIdentity, vmName: string, config: Control
   };
 }
 
-export function virtualMachineInstance(pod: PodIdentity, vmName: string, config: ControllerConfig, size: { cpuMillis: number; memoryBytes: number; guestCpus: number }): V1VirtualMachineInstance {
+interface VmSize {
+  readonly cpuMillis: number;
+  readonly memoryBytes: number;
+  readonly guestCpus: number;
+}
+
+export function virtualMachineInstance(pod: PodIdentity, vmName: string, config: ControllerConfig, size: VmSize): V1VirtualMachineInstance {
+  return vmiWith(ownedMetadata(pod, vmName, config.vmNamespace), vmName, config, size);
+}
+
+function vmiWith(metadata: V1VirtualMachineInstance["metadata"], vmName: string, config: ControllerConfig, size: VmSize): V1VirtualMachineInstance {
   const kernelBoot = config.kernelBoot;
   return {
     apiVersion: `${VMI_GROUP}/${VMI_VERSION}`,
     kind: "VirtualMachineInstance",
-    metadata: ownedMetadata(pod, vmName, config.vmNamespace),
+    metadata,
     spec: {
       hostname: vmName,
       domain: {
@@ -137,4 +159,61 @@ export function virtualMachineInstance(pod: PodIdentity, vmName: string, config:
       ],
     },
   };
+}
+
+/** A pool VM's name: `<nodeNamePrefix>pool-` and 10 random characters; never a pod VM's name (those end in a UUID). */
+export function poolVmName(config: Pick<ControllerConfig, "nodeNamePrefix">, randomBytes: (n: number) => Uint8Array): string {
+  return `${poolVmNamePrefix(config.nodeNamePrefix)}${Array.from(randomBytes(10), (b) => TOKEN_ALPHABET[b % TOKEN_ALPHABET.length]).join("")}`;
+}
+
+/** Labels on a pool VM's Secrets and token: the pool's, its VM's name, the controller's; no pod's. */
+export const poolLabels = (vmName: string): Record<string, string> => ({ [POOL_LABEL]: POOL_LABEL_VALUE, [NODE_VM_LABEL]: vmName, [OWNED_LABELS.component]: MANAGED_BY });
+
+export function poolTokenSecret(vmName: string, token: BootstrapToken, config: ControllerConfig, now: number): V1Secret {
+  const secret = tokenSecret({ uid: "", namespace: "", name: "" }, token, config, now);
+  return {
+    ...secret,
+    metadata: { name: tokenSecretNameFor(token.id), namespace: KUBE_SYSTEM_NAMESPACE, labels: poolLabels(vmName) },
+    stringData: { ...secret.stringData, description: `MaroonedPods warm pool node join for ${vmName}` },
+  };
+}
+
+/** No pod identity: the pool label and the pool taint, which no tenant pod may tolerate. A claim gives it a pod. */
+export function poolJoinInfo(vmName: string, token: BootstrapToken, config: ControllerConfig, caCertHash: string): JoinInfo {
+  return {
+    version: JOIN_INFO_VERSION,
+    join_method: config.joinMethod,
+    server_url: config.apiServerEndpoint,
+    token: tokenString(token),
+    ca_cert_hash: caCertHash,
+    node_name: vmName,
+    taint_key: config.taintKeyPrefix,
+    labels: { [POOL_LABEL]: POOL_LABEL_VALUE, [NODE_VM_LABEL]: vmName },
+    taints: [{ key: poolTaintKey(config.taintKeyPrefix), value: POOL_TAINT_VALUE, effect: "NoSchedule" }],
+  };
+}
+
+export function poolUserDataSecret(vmName: string, config: ControllerConfig, cloudConfig: string): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: userDataSecretNameFor(vmName), namespace: config.vmNamespace, labels: poolLabels(vmName) },
+    type: "Opaque",
+    stringData: { [USER_DATA_SECRET_KEY]: cloudConfig },
+  };
+}
+
+/**
+ * A pool VMI, `unclaimed`. The pod-name annotation is there, empty, so that a claim can `replace` it in the same JSON
+ * patch that flips the state (a `test` on the state makes that patch fail for every claimer but the first).
+ */
+export function poolVirtualMachineInstance(vmName: string, config: ControllerConfig): V1VirtualMachineInstance {
+  const { cpuMillis, memoryBytes } = config.warmPool.vmResources;
+  const metadata = {
+    name: vmName,
+    namespace: config.vmNamespace,
+    labels: { ...poolLabels(vmName), [POOL_STATE_LABEL]: POOL_STATES.unclaimed },
+    annotations: { [POD_NAME_ANNOTATION]: "" },
+  };
+  return vmiWith(metadata, vmName, config, { cpuMillis, memoryBytes, guestCpus: Math.max(1, Math.ceil(cpuMillis / 1000)) });
 }

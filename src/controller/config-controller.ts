@@ -44,7 +44,7 @@ export function configConditions(spec: MaroonedPodsConfigSpec | undefined, defau
  * Watches the `default` MaroonedPodsConfig: each change is resolved and, when valid, becomes the configuration the
  * phases decide with (an invalid one keeps the last good); its status says whether it took.
  */
-export async function startConfigController(options: { kubeConfig: KubeConfig; logger: Logger; signal: AbortSignal; defaults: ConfigDefaults }): Promise<() => ControllerConfig> {
+export async function startConfigController(options: { kubeConfig: KubeConfig; logger: Logger; signal: AbortSignal; defaults: ConfigDefaults; onChange?: () => void }): Promise<() => ControllerConfig> {
   const { kubeConfig, logger, defaults } = options;
   const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
   const initial = resolveConfig(undefined, defaults);
@@ -73,6 +73,7 @@ export async function startConfigController(options: { kubeConfig: KubeConfig; l
     const result = resolveConfig(object?.spec, defaults);
     if (result.ok) {
       config = result.config;
+      options.onChange?.();
       logger.info({ vmNamespace: config.vmNamespace, joinMethod: config.joinMethod }, "configuration loaded");
     } else {
       logger.error({ errors: result.errors }, "MaroonedPodsConfig is invalid; keeping the previous configuration");

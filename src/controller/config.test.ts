@@ -22,7 +22,7 @@ function errorsOf(spec: MaroonedPodsConfigSpec, endpoint = API_SERVER): string[]
 describe("resolveConfig: defaults", () => {
   const expected: ControllerConfig = {
     nodeImage: "quay.io/maroonedpods/node:k3s-v1.35.4",
-    warmPoolSize: 0,
+    warmPool: { size: 0, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } },
     sizing: {
       base: { cpuMillis: 1_000, memoryBytes: 1024 * Mi },
       overhead: { cpuMillis: 1_000, memoryBytes: 1024 * Mi },
@@ -66,7 +66,11 @@ describe("resolveConfig: the VM namespace", () => {
 describe("resolveConfig: overrides", () => {
   it.each<[string, MaroonedPodsConfigSpec, Partial<ControllerConfig>]>([
     ["nodeImage", { nodeImage: "registry.example/node:kubeadm-1.33" }, { nodeImage: "registry.example/node:kubeadm-1.33" }],
-    ["warmPoolSize", { warmPoolSize: 2 }, { warmPoolSize: 2 }],
+    ["warmPoolSize (the short form)", { warmPoolSize: 2 }, { warmPool: { size: 2, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
+    ["warmPool", { warmPool: { size: 3, vmResources: { cpu: "2", memory: "2Gi" } } }, { warmPool: { size: 3, vmResources: { cpuMillis: 2_000, memoryBytes: 2 * Gi } } }],
+    ["warmPool.size over a stored warmPoolSize 0 (the old CRD default)", { warmPoolSize: 0, warmPool: { size: 2 } }, { warmPool: { size: 2, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
+    ["warmPool.size and warmPoolSize agreeing", { warmPoolSize: 1, warmPool: { size: 1 } }, { warmPool: { size: 1, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
+    ["warmPool.vmResources defaults to baseVMResources", { warmPool: { size: 1 }, baseVMResources: { memoryMi: 2048 }, resourceOverhead: { memory: "2Gi" } }, { warmPool: { size: 1, vmResources: { cpuMillis: 1_000, memoryBytes: 2 * Gi } } }],
     [
       "baseVMResources (memoryMi only; cpu keeps its default)",
       { baseVMResources: { memoryMi: 2048 }, resourceOverhead: { memory: "2Gi" } },
@@ -117,6 +121,10 @@ describe("resolveConfig: invalid fields are reported by name", () => {
     [{ networkBinding: "masquerade" }, "networkBinding: must be one of bridge, passt (masquerade hides the pod's IP"],
     [{ maxAttempts: 1.5 }, "maxAttempts: "],
     [{ warmPoolSize: -1 }, "warmPoolSize: must be an integer >= 0"],
+    [{ warmPool: { size: -1 } }, "warmPool.size: must be an integer >= 0"],
+    [{ warmPool: { size: 2 }, warmPoolSize: 3 }, "warmPool.size: warmPoolSize is its short form; set one of them, or both to the same value"],
+    [{ warmPool: { vmResources: { cpu: "500m" } } }, "warmPool.vmResources: must be at least baseVMResources"],
+    [{ warmPool: { vmResources: { memory: "128Gi" } } }, "warmPool.vmResources: must not exceed maxVMResources"],
     [{ baseVMResources: { memoryMi: 0 } }, "baseVMResources.memoryMi: must be a positive integer"],
     [{ baseVMResources: { memoryMi: 1.5 } }, "baseVMResources.memoryMi: "],
     [{ baseVMResources: { cpu: "lots" } }, "baseVMResources.cpu: invalid quantity"],

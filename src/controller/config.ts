@@ -1,8 +1,8 @@
-import { dedicatedTaintKey, DEFAULT_NODE_NAME_PREFIX, DEFAULT_TAINT_KEY_PREFIX, DEFAULT_VM_NAMESPACE, KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
+import { dedicatedTaintKey, poolTaintKey, DEFAULT_NODE_NAME_PREFIX, DEFAULT_TAINT_KEY_PREFIX, DEFAULT_VM_NAMESPACE, KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
 import { JOIN_METHODS, QUALIFIED_NAME_PATTERN, SERVER_URL_PATTERN, type JoinMethod } from "../joininfo/join-info.ts";
 import { parseCpuMillis, parseMemoryBytes } from "../kube/quantity.ts";
 import { NETWORK_BINDINGS, type NetworkBinding } from "../kubevirt/api.ts";
-import type { VmSizingConfig } from "./sizing.ts";
+import type { Resources, VmSizingConfig } from "./sizing.ts";
 
 export const CONFIG_GROUP = "maroonedpods.io";
 export const CONFIG_VERSION = "v1alpha1";
@@ -19,7 +19,8 @@ export interface KernelBoot {
 /** The configuration every phase decides with: parsed, validated, defaulted. */
 export interface ControllerConfig {
   readonly nodeImage: string;
-  readonly warmPoolSize: number;
+  /** Pre-booted single-use VMs a pod that fits claims instead of launching its own; size 0 (the default): none. */
+  readonly warmPool: WarmPoolConfig;
   readonly sizing: VmSizingConfig;
   readonly kernelBoot: KernelBoot | undefined;
   readonly taintKeyPrefix: string;
@@ -34,10 +35,18 @@ export interface ControllerConfig {
   readonly bootstrapTokenGroups: readonly string[];
 }
 
+export interface WarmPoolConfig {
+  readonly size: number;
+  /** Every pool VM's size; a pod claims one only if its own VM would be no bigger and the pod is charged no less. */
+  readonly vmResources: Resources;
+}
+
 /** The spec as the CRD stores it; every field optional. */
 export interface MaroonedPodsConfigSpec {
   nodeImage?: string;
+  /** The short form of warmPool.size. */
   warmPoolSize?: number;
+  warmPool?: { size?: number; vmResources?: { cpu?: string; memory?: string } };
   baseVMResources?: { cpu?: string; memoryMi?: number };
   resourceOverhead?: { cpu?: string; memory?: string };
   maxVMResources?: { cpu?: string; memory?: string };
@@ -57,7 +66,6 @@ export interface MaroonedPodsConfigSpec {
 
 export const SPEC_DEFAULTS = {
   nodeImage: "quay.io/maroonedpods/node:k3s-v1.35.4",
-  warmPoolSize: 0,
   baseVMResources: { cpu: "1", memoryMi: 1024 },
   // The VM beyond the pod: guest OS, kubelet, runtime. It is the `marooned` RuntimeClass's podFixed overhead too,
   // so every pod is charged it; it covers the base VM, so no VM costs more than its pod's charge.
@@ -123,7 +131,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   const registrationTimeoutMs = parseDuration(s.registrationTimeout ?? SPEC_DEFAULTS.registrationTimeout);
   const bootstrapTokenTtlMs = parseDuration(s.bootstrapTokenTTL ?? SPEC_DEFAULTS.bootstrapTokenTTL);
   const maxAttempts = s.maxAttempts ?? SPEC_DEFAULTS.maxAttempts;
-  const warmPoolSize = s.warmPoolSize ?? SPEC_DEFAULTS.warmPoolSize;
+  const warmPoolSize = s.warmPool?.size ?? s.warmPoolSize ?? 0;
   const apiServerEndpoint = s.apiServerEndpoint ?? defaults.apiServerEndpoint;
   const taintKeyPrefix = s.nodeTaintKey ?? SPEC_DEFAULTS.nodeTaintKey;
 
@@ -137,7 +145,11 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   if (registrationTimeoutMs === undefined || registrationTimeoutMs <= 0 || registrationTimeoutMs > MAX_DURATION_MS) errors.push("registrationTimeout: must be a positive duration up to 24h, like 10m");
   if (bootstrapTokenTtlMs === undefined || bootstrapTokenTtlMs <= 0 || bootstrapTokenTtlMs > MAX_DURATION_MS) errors.push("bootstrapTokenTTL: must be a positive duration up to 24h, like 30m");
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) errors.push("maxAttempts: must be an integer >= 1");
-  if (!Number.isInteger(warmPoolSize) || warmPoolSize < 0) errors.push("warmPoolSize: must be an integer >= 0");
+  if (!Number.isInteger(warmPoolSize) || warmPoolSize < 0) errors.push(`${s.warmPool?.size === undefined ? "warmPoolSize" : "warmPool.size"}: must be an integer >= 0`);
+  // warmPoolSize 0 is what the CRD used to default (stored objects still carry it): it never conflicts.
+  if (s.warmPool?.size !== undefined && s.warmPoolSize !== undefined && s.warmPoolSize !== 0 && s.warmPool.size !== s.warmPoolSize) {
+    errors.push("warmPool.size: warmPoolSize is its short form; set one of them, or both to the same value");
+  }
   if (!Number.isInteger(base.memoryMi) || base.memoryMi <= 0) errors.push("baseVMResources.memoryMi: must be a positive integer");
   // The join info's schema decides: a value it rejects would give guests that can never join.
   if (!SERVER_URL_PATTERN.test(apiServerEndpoint)) errors.push("apiServerEndpoint: must be an https:// URL with a host or [IPv6] and an optional port, no path");
@@ -155,6 +167,19 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   else if (errors.length === errorsBeforeSizing && (sizing.overhead.cpuMillis < sizing.base.cpuMillis || sizing.overhead.memoryBytes < sizing.base.memoryBytes)) {
     errors.push("resourceOverhead: must be at least baseVMResources: a pod is charged its requests plus this overhead, and a VM never costs more than its pod's charge");
   }
+  // A pool VM is a VM like any other: at least the base, at most the maximum. Unset, it is the base VM.
+  const poolCpu = s.warmPool?.vmResources?.cpu;
+  const poolMemory = s.warmPool?.vmResources?.memory;
+  const errorsBeforePool = errors.length;
+  const poolResources: Resources = {
+    cpuMillis: poolCpu === undefined ? sizing.base.cpuMillis : quantity(errors, "warmPool.vmResources.cpu", parseCpuMillis, poolCpu),
+    memoryBytes: poolMemory === undefined ? sizing.base.memoryBytes : quantity(errors, "warmPool.vmResources.memory", parseMemoryBytes, poolMemory),
+  };
+  if (errors.length === errorsBeforePool && errors.length === errorsBeforeSizing) {
+    if (poolResources.cpuMillis < sizing.base.cpuMillis || poolResources.memoryBytes < sizing.base.memoryBytes) errors.push("warmPool.vmResources: must be at least baseVMResources");
+    else if (poolResources.cpuMillis > sizing.max.cpuMillis || poolResources.memoryBytes > sizing.max.memoryBytes) errors.push("warmPool.vmResources: must not exceed maxVMResources");
+  }
+  if (!QUALIFIED_NAME_PATTERN.test(poolTaintKey(taintKeyPrefix)) && errors.every((e) => !e.startsWith("nodeTaintKey"))) errors.push("nodeTaintKey: too long for the pool taint key");
   const enableKernelBoot = s.enableKernelBoot ?? SPEC_DEFAULTS.enableKernelBoot;
   if (enableKernelBoot && !kernel.kernelPath && !kernel.initrdPath) errors.push("kernelBootConfig: needs kernelPath or initrdPath when enableKernelBoot is true");
   if (errors.length > 0) return { ok: false, errors };
@@ -162,7 +187,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
     ok: true,
     config: {
       nodeImage: s.nodeImage ?? SPEC_DEFAULTS.nodeImage,
-      warmPoolSize,
+      warmPool: { size: warmPoolSize, vmResources: poolResources },
       sizing,
       kernelBoot: enableKernelBoot ? kernel : undefined,
       taintKeyPrefix,

@@ -218,6 +218,7 @@ export function makeObserved(overrides: Partial<Observed> = {}): Observed {
     userDataSecret: undefined,
     tokens: [],
     node: undefined,
+    poolCandidates: [],
     config,
     caCertHash: CA_CERT_HASH,
     now: NOW,

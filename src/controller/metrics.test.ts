@@ -30,4 +30,20 @@ describe("the controller's metrics", () => {
     expect(after).toContain(`${METRIC_NAMES.events}{type="Warning",reason="VMFailed"} 1`);
     expect(after).toContain(`${METRIC_NAMES.events}{type="Normal",reason="PodReleased"} 1`);
   });
+
+  it("counts warm pool claims and misses by reason from the Events reported, and the pool's VMs by state", async () => {
+    const registry = new Registry();
+    const metrics = createControllerMetrics(registry, () => ({}), () => ({ byStanding: {}, oldestGatedSeconds: 0 }));
+    metrics.warmPoolReport("WarmVMClaimed");
+    metrics.warmPoolReport("WarmPoolEmpty");
+    metrics.warmPoolReport("TooBigForWarmPool");
+    metrics.warmPoolReport("PodReleased");
+    metrics.warmPool({ booting: 1, available: 2, claimed: 3 });
+    const text = await registry.metrics();
+    expect(text).toContain(`${METRIC_NAMES.warmPoolClaims} 1`);
+    expect(text).toContain(`${METRIC_NAMES.warmPoolMisses}{reason="WarmPoolEmpty"} 1`);
+    expect(text).toContain(`${METRIC_NAMES.warmPoolMisses}{reason="TooBigForWarmPool"} 1`);
+    expect(text).toContain(`${METRIC_NAMES.warmPoolVms}{state="available"} 2`);
+    expect(text).toContain(`${METRIC_NAMES.warmPoolVms}{state="claimed"} 3`);
+  });
 });

@@ -9,7 +9,14 @@ export const ALERTED_WARNINGS = { vmFailures: [REASONS.VMFailed, REASONS.VMDisap
 const ALERTED_WARNING_REASONS = [...ALERTED_WARNINGS.vmFailures, ...ALERTED_WARNINGS.exhausted];
 
 /** The lifecycle spans measured, named for the histogram's `phase` label. */
-export type Span = "gateToVmCreated" | "vmCreatedToNodeTrusted" | "nodeTrustedToReleased" | "gateToReleased";
+export type Span = "gateToVmCreated" | "gateToClaimed" | "vmCreatedToNodeTrusted" | "nodeTrustedToReleased" | "gateToReleased";
+
+/** The warm pool's VMs by state, as its reconcile last counted them. */
+export interface WarmPoolGauge {
+  readonly booting: number;
+  readonly available: number;
+  readonly claimed: number;
+}
 
 export interface ControllerMetrics {
   /** A span measured from the pod's creation (when the webhook gated it). */
@@ -24,7 +31,12 @@ export interface ControllerMetrics {
   leader(isLeader: boolean): void;
   /** An Event the controller recorded on a pod, counted by type and reason. */
   event(type: "Normal" | "Warning", reason: string): void;
+  /** An Event the controller recorded, counted as a warm pool claim or miss when it is one. */
+  warmPoolReport(reason: string): void;
+  warmPool(counts: WarmPoolGauge): void;
 }
+
+const WARM_POOL_MISSES: readonly string[] = [REASONS.WarmPoolEmpty, REASONS.TooBigForWarmPool, REASONS.ChargedLessThanWarmVM];
 
 export function createControllerMetrics(registry: Registry, vmsByPhase: () => Record<string, number>, pods: () => PodCensus): ControllerMetrics {
   const registers = [registry];
@@ -84,6 +96,9 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
   const events = new Counter({ name: METRIC_NAMES.events, help: "Events recorded on pods, by type and reason.", labelNames: ["type", "reason"] as const, registers });
   // Present at 0 from the start, so that increase() sees the first one (a series born at 1 shows no increase).
   for (const reason of ALERTED_WARNING_REASONS) events.inc({ type: "Warning", reason }, 0);
+  const poolVms = new Gauge({ name: METRIC_NAMES.warmPoolVms, help: "Warm pool VMs by state: booting, available (verified and Ready, unclaimed), claimed.", labelNames: ["state"] as const, registers });
+  const claims = new Counter({ name: METRIC_NAMES.warmPoolClaims, help: "Pods that claimed a warm pool VM.", registers });
+  const misses = new Counter({ name: METRIC_NAMES.warmPoolMisses, help: "Pods that launched their own VM with the warm pool on, by reason.", labelNames: ["reason"] as const, registers });
   const observeSince = (span: Span, since: number | undefined, now: number) => {
     if (since !== undefined && now >= since) phases.observe({ phase: span }, (now - since) / 1000);
   };
@@ -105,5 +120,14 @@ export function createControllerMetrics(registry: Registry, vmsByPhase: () => Re
     orphanRemoved: (kind) => { orphans.inc({ kind }); },
     leader: (isLeader) => { leader.set(isLeader ? 1 : 0); },
     event: (type, reason) => { events.inc({ type, reason }); },
+    warmPoolReport: (reason) => {
+      if (reason === REASONS.WarmVMClaimed) claims.inc();
+      else if (WARM_POOL_MISSES.includes(reason)) misses.inc({ reason });
+    },
+    warmPool: (counts) => {
+      poolVms.set({ state: "booting" }, counts.booting);
+      poolVms.set({ state: "available" }, counts.available);
+      poolVms.set({ state: "claimed" }, counts.claimed);
+    },
   };
 }

@@ -1,7 +1,7 @@
 import type { V1Node, V1Pod, V1PodCondition, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { POD_CONDITIONS, type PodConditionType, type Reason } from "../api/conditions.ts";
-import { NODE_POD_UID_LABEL, SCHEDULING_GATE } from "../api/names.ts";
+import { NODE_POD_UID_LABEL, POOL_LABEL, POOL_LABEL_VALUE, SCHEDULING_GATE } from "../api/names.ts";
 import type { ControllerConfig } from "./config.ts";
 
 /** Everything one reconcile of one pod decides on: a plain, read-only snapshot. */
@@ -17,9 +17,19 @@ export interface Observed {
   readonly tokens: readonly V1Secret[];
   /** The Node named `vmName`, whoever registered it: only `isOwnNode` makes it this pod's. */
   readonly node: V1Node | undefined;
+  /**
+   * Warm pool VMs this pod could claim: unclaimed, their node verified as a pool node and Ready. Empty unless the pool
+   * is on and the pod is gated with no VM of its own.
+   */
+  readonly poolCandidates: readonly PoolCandidate[];
   readonly config: ControllerConfig;
   readonly caCertHash: string;
   readonly now: number;
+}
+
+export interface PoolCandidate {
+  readonly vmi: V1VirtualMachineInstance;
+  readonly node: V1Node;
 }
 
 export interface DesiredCondition {
@@ -42,6 +52,10 @@ export type Action =
   | { readonly kind: "deleteVmi"; readonly namespace: string; readonly name: string }
   | { readonly kind: "deleteSecret"; readonly namespace: string; readonly name: string }
   | { readonly kind: "deleteNode"; readonly name: string }
+  /** The claim: one JSON patch of the pool VMI whose `test` pins it unclaimed; it fails for all but one claimer. */
+  | { readonly kind: "claimVmi"; readonly name: string; readonly pod: { readonly uid: string; readonly namespace: string; readonly name: string }; readonly report?: Report }
+  /** The claimed pool node: the pod's UID label and its dedicated taint in place of the pool taint. */
+  | { readonly kind: "claimNode"; readonly name: string; readonly podUid: string }
   | { readonly kind: "trustNode"; readonly name: string; readonly podUid: string; readonly report?: Report }
   | { readonly kind: "releasePod"; readonly podUid: string; readonly node: string; readonly report?: Report }
   /** Conditions go out together in one status patch; their reports once it went through. */
@@ -100,7 +114,14 @@ export function attemptsOf(pod: V1Pod): number {
   return match ? Number(match[1]) : 0;
 }
 
-/** Whether the node registered itself for this pod: its kubelet carries the pod's UID from the join info. */
-export const isOwnNode = (o: Observed): boolean => o.node !== undefined && o.node.metadata?.labels?.[NODE_POD_UID_LABEL] === o.pod.metadata?.uid;
+/**
+ * Whether the node is this pod's: registered for it (its kubelet carries the pod's UID from the join info), or the
+ * node of the warm pool VM this pod claimed (the claim is recorded on the VMI, where no tenant writes; the node has
+ * the VMI's name, which only that VM's token could register).
+ */
+export const isOwnNode = (o: Observed): boolean =>
+  o.node !== undefined &&
+  (o.node.metadata?.labels?.[NODE_POD_UID_LABEL] === o.pod.metadata?.uid ||
+    (o.vmi?.metadata?.labels?.[POOL_LABEL] === POOL_LABEL_VALUE && o.node.metadata?.name === o.vmName && o.vmi.metadata.name === o.vmName));
 
 export const isNodeReady = (node: V1Node): boolean => node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { NODE_POD_UID_LABEL } from "../api/names.ts";
+import { OWNED_LABELS } from "../api/conditions.ts";
+import { NODE_POD_UID_LABEL, POOL_STATE_LABEL } from "../api/names.ts";
+import { poolTokenSecret, poolUserDataSecret, poolVirtualMachineInstance } from "./artifacts.ts";
 import { defaultConfig, DEFAULT_VM_NAME, makeNode, makePod, makeTokenSecret, makeUserDataSecret, makeVmi, POD_UID } from "./fixtures.test-support.ts";
 import { orphanCandidates } from "./orphans.ts";
 import type { CacheReader } from "./reconciler.ts";
@@ -27,4 +29,20 @@ describe("orphanCandidates", () => {
     ]);
     expect(DEFAULT_VM_NAME).toBe(`marooned-${POD_UID}`);
   });
+
+  it("leaves an unclaimed pool VM, its Secrets and node alone (the pool's reconcile owns them); a claimed one whose pod is gone is an orphan", () => {
+    const config = defaultConfig({ warmPool: { size: 1, vmResources: defaultConfig().sizing.base } });
+    const unclaimed = poolVirtualMachineInstance("marooned-pool-aaaaaaaaaa", config);
+    const claimed = poolVirtualMachineInstance("marooned-pool-bbbbbbbbbb", config);
+    const claimedLabels = { ...claimed.metadata?.labels, [POOL_STATE_LABEL]: "claimed", [OWNED_LABELS.podUid]: GONE };
+    const caches = {
+      pods: readerOf([makePod()]),
+      vmis: readerOf([unclaimed, { ...claimed, metadata: { ...claimed.metadata, labels: claimedLabels } }]),
+      userDataSecrets: readerOf([poolUserDataSecret("marooned-pool-aaaaaaaaaa", config, "")]),
+      tokens: readerOf([poolTokenSecret("marooned-pool-aaaaaaaaaa", { id: "pool01", secret: "0123456789abcdef" }, config, 0)]),
+      nodes: readerOf([makeNode({ name: "marooned-pool-aaaaaaaaaa", podUidLabel: null })]),
+    };
+    expect(orphanCandidates({ caches, config: () => config }).map((o) => `${o.kind} ${o.name}`)).toEqual(["VirtualMachineInstance marooned-pool-bbbbbbbbbb"]);
+  });
 });
+

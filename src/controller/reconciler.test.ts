@@ -23,10 +23,15 @@ import {
   POD_NAMESPACE,
   POD_UID,
   type PodOptions,
+  VM_IP,
 } from "./fixtures.test-support.ts";
 import { podCensus } from "./census.ts";
 import { createControllerMetrics } from "./metrics.ts";
 import { createReconciler, WriteFailedError, type CacheReader } from "./reconciler.ts";
+import type { ControllerConfig } from "./config.ts";
+import { poolUserDataSecret, poolVirtualMachineInstance } from "./artifacts.ts";
+import { OWNED_LABELS } from "../api/conditions.ts";
+import { NODE_POD_UID_LABEL, POOL_LABEL, POOL_STATE_LABEL } from "../api/names.ts";
 
 /** A cache reader over fixed objects, keyed as the list-watch cache keys them. */
 function cacheOf<T extends { metadata?: { name?: string; namespace?: string } }>(objects: readonly T[]): CacheReader<T> {
@@ -42,6 +47,7 @@ interface World {
   userDataSecrets?: V1Secret[];
   tokens?: V1Secret[];
   nodes?: V1Node[];
+  config?: ControllerConfig;
 }
 
 /** Every write as `verb target`, in order; `effect` says which writes find their work already done. */
@@ -64,6 +70,11 @@ function recordingWriter(effect: (call: string) => boolean = () => true): Cluste
     annotatePod: (pod) => record(`annotatePod ${podName(pod)}`),
     removeFinalizer: (pod) => record(`removeFinalizer ${podName(pod)}`),
     patchConditions: (pod, conditions) => record(`patchConditions ${podName(pod)} ${conditions.map((c) => `${c.type.replace("maroonedpods.io/", "")}=${c.status}`).join(",")}`),
+    claimVmi: (namespace, name, pod) => record(`claimVmi ${namespace}/${name} ${pod.uid}`),
+    claimNode: (name, podUid) => record(`claimNode ${name} ${podUid}`),
+    deletePoolVmi: (namespace, name) => record(`deletePoolVmi ${namespace}/${name}`),
+    listPoolVmis: () => Promise.resolve([]),
+    reportWarmPool: () => record("reportWarmPool"),
     listVmiByName: () => Promise.resolve(undefined),
   };
 }
@@ -90,7 +101,7 @@ async function reconcileOnce(world: World, writer = recordingWriter()) {
       nodes: cacheOf(world.nodes ?? []),
     },
     writer,
-    config: () => defaultConfig(),
+    config: () => world.config ?? defaultConfig(),
     caCertHash: () => Promise.resolve(CA_CERT_HASH),
     clock: { now: () => NOW },
     randomBytes: countingBytes(),
@@ -188,5 +199,52 @@ describe("records only after their write", () => {
     await expect(outcome).rejects.toBeInstanceOf(WriteFailedError);
     await expect(outcome).rejects.toThrow(`createVmi vmi ${VMS}/${DEFAULT_VM_NAME}: admission webhook denied the request`);
     expect(writer.calls.some((c) => c.startsWith("patchConditions"))).toBe(false);
+  });
+});
+
+describe("a reconcile with the warm pool on", () => {
+  const POOL_VM = "marooned-pool-aaaaaaaaaa";
+  // The fixture pod's own VM is 1500m / 1536Mi, and it is charged that: a pool of exactly that size serves it.
+  const config = defaultConfig({ warmPool: { size: 1, vmResources: { cpuMillis: 1_500, memoryBytes: 1_536 * 1024 * 1024 } } });
+  const poolVmi = (claimedBy?: string): V1VirtualMachineInstance => {
+    const vmi = poolVirtualMachineInstance(POOL_VM, config);
+    const labels = { ...vmi.metadata?.labels, ...(claimedBy ? { [POOL_STATE_LABEL]: "claimed", [OWNED_LABELS.podUid]: claimedBy } : {}) };
+    return { ...vmi, metadata: { ...vmi.metadata, labels }, status: { phase: "Running", interfaces: [{ name: "default", ipAddress: VM_IP, ipAddresses: [VM_IP] }] } };
+  };
+  const poolNode = (): V1Node => {
+    const node = makeNode({ name: POOL_VM, podUidLabel: null, taints: [{ key: "maroonedpods.io/pool", value: "unclaimed", effect: "NoSchedule" }] });
+    return { ...node, metadata: { ...node.metadata, labels: { ...node.metadata?.labels, [POOL_LABEL]: "true" } } };
+  };
+
+  it("claims an available pool VM: the VMI, the node, then the records in one status patch", async () => {
+    const { writes, events } = await reconcileOnce({ pod: makePod(), vmis: [poolVmi()], nodes: [poolNode()], config });
+    expect(writes).toEqual([`claimVmi ${VMS}/${POOL_VM} ${POD_UID}`, `claimNode ${POOL_VM} ${POD_UID}`, `patchConditions ${POD} WarmPool=True,VMLaunched=True,VMAttempts=True`]);
+    expect(events).toEqual(["Normal WarmVMClaimed"]);
+  });
+
+  it("writes nothing after a claim someone else won, and looks again soon", async () => {
+    const { writes, events, result } = await reconcileOnce({ pod: makePod(), vmis: [poolVmi()], nodes: [poolNode()], config }, recordingWriter((call) => !call.startsWith("claimVmi")));
+    expect(writes).toEqual([`claimVmi ${VMS}/${POOL_VM} ${POD_UID}`]);
+    expect(events).toEqual([]);
+    expect(result).toEqual({ requeueAfterMs: 100 });
+  });
+
+  it("launches its own VM when the pool is empty, the miss in launch's status patch", async () => {
+    const { writes, events } = await reconcileOnce({ pod: makePod(), config });
+    expect(writes.at(-1)).toBe(`patchConditions ${POD} VMLaunched=True,VMAttempts=True,NodeRegistered=False,WarmPool=False`);
+    expect(events).toEqual(["Normal VMCreated", "Normal WarmPoolEmpty"]);
+  });
+
+  it("tears a claimed pool VM down with its pod: VMI, its pool Secret, its node", async () => {
+    const node = poolNode();
+    const claimedNode = { ...node, metadata: { ...node.metadata, labels: { ...node.metadata?.labels, [NODE_POD_UID_LABEL]: POD_UID } } };
+    const { writes } = await reconcileOnce({
+      pod: makePod({ gated: false, phase: "Succeeded" }),
+      vmis: [poolVmi(POD_UID)],
+      userDataSecrets: [{ ...poolUserDataSecret(POOL_VM, config, "#cloud-config\n"), data: {} }],
+      nodes: [claimedNode],
+      config,
+    });
+    expect(writes).toEqual([`deleteVmi ${VMS}/${POOL_VM}`, `deleteSecret ${VMS}/${POOL_VM}-cloud-init`, `deleteNode ${POOL_VM}`]);
   });
 });

@@ -2,7 +2,7 @@ import type { V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import { OWNED_LABELS, POD_CONDITIONS } from "../api/conditions.ts";
-import { MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, TRUSTED_NODE_LABEL } from "../api/names.ts";
+import { MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, POOL_LABEL, POOL_LABEL_VALUE, TRUSTED_NODE_LABEL } from "../api/names.ts";
 import { apiMessageOf } from "../kube/errors.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { ListWatchCache } from "../kube/list-watch-cache.ts";
@@ -12,7 +12,8 @@ import type { ClusterWriter } from "./cluster-writer.ts";
 import type { ControllerConfig } from "./config.ts";
 import { decide } from "./lifecycle.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import { conditionOf, conditionSince, type Action, type Observed, type Report } from "./observed.ts";
+import { conditionOf, conditionSince, isGated, type Action, type Observed, type PoolCandidate, type Report } from "./observed.ts";
+import { isClaimedPoolVmi, isPoolVmi, poolVmState } from "./pool.ts";
 
 /** What a reconcile reads of a cache. */
 export type CacheReader<T> = Pick<ListWatchCache<T>, "get" | "list">;
@@ -67,8 +68,11 @@ function targetOf(action: WriteAction, o: Observed): string {
       return `vmi ${action.namespace}/${action.name}`;
     case "deleteSecret":
       return `secret ${action.namespace}/${action.name}`;
+    case "claimVmi":
+      return `vmi ${o.config.vmNamespace}/${action.name}`;
     case "deleteNode":
     case "trustNode":
+    case "claimNode":
       return `node ${action.name}`;
     case "releasePod":
     case "annotatePod":
@@ -79,7 +83,14 @@ function targetOf(action: WriteAction, o: Observed): string {
 
 const ownedBy = (uid: string) => (object: { metadata?: { labels?: Record<string, string> } } | undefined): boolean => object?.metadata?.labels?.[OWNED_LABELS.podUid] === uid;
 
+/** A lost claim (someone else's went first) is looked at again this soon: by then the cache shows the other claim. */
+const LOST_CLAIM_RETRY_MS = 100;
+/** How long a claim this process made is remembered while the cache may not show it yet. */
+const RECENT_CLAIM_MS = 30_000;
+
 export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise<ReconcileResult> {
+  /** Claims this process made, by pod UID: until the cache shows one, the VMI is read past it (never a second claim). */
+  const recentClaims = new Map<string, { name: string; at: number }>();
   /**
    * The VMI this pod owns: the one of its derived name, else (a VM made under an earlier nodeNamePrefix) any VMI whose
    * owner label names it. The VM namespace is the controller's alone, so that label is the controller's record. The
@@ -89,8 +100,21 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     const uid = pod.metadata?.uid ?? "";
     const derived = vmNameFor(config, uid);
     const cached = [deps.caches.vmis.get(config.vmNamespace, derived)].find(ownedBy(uid)) ?? deps.caches.vmis.list().find(ownedBy(uid));
+    const claim = recentClaims.get(uid);
+    if (claim && deps.clock.now() - claim.at > RECENT_CLAIM_MS) recentClaims.delete(uid);
+    if (!cached && claim) return [await deps.writer.listVmiByName(config.vmNamespace, claim.name)].find(ownedBy(uid));
     if (cached || conditionOf(pod, POD_CONDITIONS.VMLaunched)?.status !== "True") return cached;
     return [await deps.writer.listVmiByName(config.vmNamespace, derived)].find(ownedBy(uid));
+  }
+
+  /** Unclaimed pool VMs whose node is verified and Ready: found by the pool label on VMIs in the controller's namespace. */
+  function poolCandidates(config: ControllerConfig): PoolCandidate[] {
+    const now = deps.clock.now();
+    return deps.caches.vmis.list().flatMap((vmi) => {
+      if (!isPoolVmi(vmi)) return [];
+      const node = deps.caches.nodes.get(undefined, vmi.metadata?.name ?? "");
+      return node && poolVmState(vmi, node, config, now) === "available" ? [{ vmi, node }] : [];
+    });
   }
 
   /** Nothing in the snapshot is found through a field the pod's creator can write: only its UID and owner labels. */
@@ -100,13 +124,16 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     const vmi = await readOwnedVmi(config, pod);
     const vmName = vmi?.metadata?.name ?? vmNameFor(config, uid);
     const userDataSecret = deps.caches.userDataSecrets.get(config.vmNamespace, userDataSecretNameFor(vmName));
+    // A claimed pool VM's Secret names no pod: the VMI's claim (its owner label, in the controller's namespace) makes it the pod's.
+    const poolSecret = isClaimedPoolVmi(vmi) && userDataSecret?.metadata?.labels?.[POOL_LABEL] === POOL_LABEL_VALUE;
     return {
       pod,
       vmName,
       vmi,
-      userDataSecret: ownedBy(uid)(userDataSecret) ? userDataSecret : undefined,
+      userDataSecret: ownedBy(uid)(userDataSecret) || poolSecret ? userDataSecret : undefined,
       tokens: deps.caches.tokens.list().filter(ownedBy(uid)),
       node: deps.caches.nodes.get(undefined, vmName),
+      poolCandidates: config.warmPool.size > 0 && !vmi && isGated(pod) ? poolCandidates(config) : [],
       config,
       caCertHash: await deps.caCertHash(),
       now: deps.clock.now(),
@@ -140,6 +167,17 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         if (deleted) log.info({ node: action.name }, "node deleted");
         return deleted;
       }
+      case "claimVmi": {
+        const claimed = await writer.claimVmi(o.config.vmNamespace, action.name, action.pod);
+        if (claimed) {
+          recentClaims.set(action.pod.uid, { name: action.name, at: deps.clock.now() });
+          metrics.observePhase("gateToClaimed", pod, deps.clock.now());
+          log.info({ vm: action.name }, "warm pool VM claimed");
+        }
+        return claimed;
+      }
+      case "claimNode":
+        return writer.claimNode(action.name, action.podUid, o.config.taintKeyPrefix);
       case "trustNode":
         await writer.labelNode(action.name, { [TRUSTED_NODE_LABEL]: action.podUid, [MAROONED_NODE_LABEL]: MAROONED_NODE_LABEL_VALUE });
         metrics.observeSince("vmCreatedToNodeTrusted", conditionSince(pod, POD_CONDITIONS.VMLaunched), o.now);
@@ -174,9 +212,10 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     if (!r) return;
     void deps.events.record({ apiVersion: "v1", kind: "Pod", metadata: pod.metadata }, r.type, r.reason, r.message);
     deps.metrics.event(r.type, r.reason);
+    deps.metrics.warmPoolReport(r.reason);
   };
 
-  async function perform(action: WriteAction, o: Observed, log: Logger): Promise<void> {
+  async function perform(action: WriteAction, o: Observed, log: Logger): Promise<boolean> {
     let tookEffect: boolean;
     try {
       tookEffect = await write(action, o, log);
@@ -184,6 +223,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
       throw new WriteFailedError(action.kind, targetOf(action, o), error);
     }
     if (tookEffect && "report" in action) report(o.pod, action.report);
+    return tookEffect;
   }
 
   /** All of a reconcile's conditions in one status patch, then the Events that report them. */
@@ -212,7 +252,10 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
       const log = deps.logger.child({ pod: key, vm: o.vmName });
       // The writes in order, then the pod's own records together: each round trip saved shortens the way to a release.
       const writes = result.actions.filter((a): a is WriteAction => !isCondition(a));
-      for (const action of writes.filter((a) => !isPodRecord(a))) await perform(action, o, log);
+      for (const action of writes.filter((a) => !isPodRecord(a))) {
+        // Someone else's claim went first: nothing after it is this pod's to write.
+        if (!(await perform(action, o, log)) && action.kind === "claimVmi") return { requeueAfterMs: LOST_CLAIM_RETRY_MS };
+      }
       const conditions = result.actions.filter(isCondition);
       await Promise.all([
         ...(conditions.length > 0 ? [patchConditions(o, conditions)] : []),

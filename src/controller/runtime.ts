@@ -10,7 +10,7 @@ import { caCertHashFor } from "../joininfo/ca-hash.ts";
 import { shareConnections } from "../kube/connections.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { runLeaderElection } from "../kube/leader-election.ts";
-import { createListWatchCache, type CachedObject, type ListWatchCache } from "../kube/list-watch-cache.ts";
+import { createListWatchCache, type CacheHandlers, type CachedObject, type ListWatchCache } from "../kube/list-watch-cache.ts";
 import { createWorkQueue, runWorkers, systemClock } from "../kube/workqueue.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { startOpsServer } from "../util/ops-server.ts";
@@ -21,6 +21,7 @@ import { podCensus } from "./census.ts";
 import { createFailureReporter } from "./failure-reports.ts";
 import { createControllerMetrics } from "./metrics.ts";
 import { sweepOrphans } from "./orphans.ts";
+import { concernsPool, createPoolReconciler, POOL_QUEUE_KEY, poolNodeChanged } from "./pool-driver.ts";
 import { preflightProblems } from "./preflight.ts";
 import { createReconciler } from "./reconciler.ts";
 import { createWebhookCertificateSync, type WebhookCertificateSettings } from "./webhook-certificate-sync.ts";
@@ -76,7 +77,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
   const problems = await preflightProblems(kubeConfig, vmNamespace);
   if (problems.length > 0) throw new Error(`cannot start: ${problems.join("; ")}`);
-  const config = await startConfigController({ kubeConfig, logger, signal, defaults: { apiServerEndpoint: kubeConfig.getCurrentCluster()?.server ?? "", vmNamespace } });
+  // A config change may resize the warm pool: its key is queued once the queue exists.
+  let onConfigChange = (): void => {};
+  const config = await startConfigController({
+    kubeConfig, logger, signal, defaults: { apiServerEndpoint: kubeConfig.getCurrentCluster()?.server ?? "", vmNamespace }, onChange: () => { onConfigChange(); },
+  });
 
   const cache = <T extends CachedObject>(path: string, labelSelector: string | undefined, transform: (object: T) => T = slim): ListWatchCache<T> =>
     createListWatchCache<T>({ kubeConfig, logger, signal, path, ...(labelSelector ? { labelSelector } : {}), transform });
@@ -104,35 +109,56 @@ export async function startController(options: ControllerOptions): Promise<Runni
 
   const core = kubeConfig.makeApiClient(CoreV1Api);
   let clusterCaPem: string | undefined;
-  const reconcile = createReconciler({
+  const caCertHash = async () => {
+    clusterCaPem ??= (await core.readNamespacedConfigMap({ namespace: options.namespace, name: "kube-root-ca.crt" })).data?.["ca.crt"] ?? "";
+    return caCertHashFor(config().joinMethod, clusterCaPem);
+  };
+  const reconcilePod = createReconciler({
     caches,
     writer,
     config,
-    caCertHash: async () => {
-      clusterCaPem ??= (await core.readNamespacedConfigMap({ namespace: options.namespace, name: "kube-root-ca.crt" })).data?.["ca.crt"] ?? "";
-      return caCertHashFor(config().joinMethod, clusterCaPem);
-    },
+    caCertHash,
     clock: { now: () => Date.now() },
     randomBytes: (n) => randomBytes(n),
     events,
     metrics,
     logger,
   });
+  const reconcilePool = createPoolReconciler({ caches, writer, config, caCertHash, clock: { now: () => Date.now() }, randomBytes: (n) => randomBytes(n), metrics, logger });
+  // The pool has its own key in the same queue: pod keys are namespace/name.
+  const reconcile = (key: string) => (key === POOL_QUEUE_KEY ? reconcilePool() : reconcilePod(key));
   const failures = createFailureReporter({ events, pod: (key) => caches.pods.get(...(key.split("/", 2) as [string, string])), now: () => Date.now() });
 
   const enqueuedAt = new Map<string, number>();
-  const handlers = eventKeyHandlers({
-    add: (key, urgent) => {
-      if (!enqueuedAt.has(key)) enqueuedAt.set(key, performance.now());
-      queue.add(key, urgent);
-    },
-  });
+  const enqueue = (key: string, urgent: boolean) => {
+    if (!enqueuedAt.has(key)) enqueuedAt.set(key, performance.now());
+    queue.add(key, urgent);
+  };
+  const handlers = eventKeyHandlers({ add: enqueue });
+  const enqueuePool = () => { enqueue(POOL_QUEUE_KEY, false); };
+  onConfigChange = enqueuePool;
+  /** The pool's objects also wake the pool's reconcile: a claim, a failed or deleted pool VM, a pool node joining. */
+  type Labeled = CachedObject & { metadata?: { labels?: Record<string, string> } };
+  const alsoPool = <T extends Labeled>(h: CacheHandlers<T>, changed: (o: T, old: T) => boolean = () => true): CacheHandlers<T> => {
+    const poke = (o: T) => {
+      if (concernsPool(o)) enqueuePool();
+    };
+    return {
+      onAdd: (o) => { h.onAdd?.(o); poke(o); },
+      onUpdate: (o, old) => {
+        h.onUpdate?.(o, old);
+        if (changed(o, old)) poke(o);
+      },
+      onDelete: (o) => { h.onDelete?.(o); poke(o); },
+    };
+  };
   await Promise.all([
     caches.pods.start(handlers.pods),
-    caches.vmis.start(handlers.owned),
-    caches.userDataSecrets.start(handlers.owned),
-    caches.tokens.start(handlers.owned),
-    caches.nodes.start(handlers.nodes),
+    caches.vmis.start(alsoPool(handlers.owned)),
+    caches.userDataSecrets.start(alsoPool(handlers.owned)),
+    caches.tokens.start(alsoPool(handlers.owned)),
+    // A node's heartbeats do not concern the pool: only what decides whether a pool node is available.
+    caches.nodes.start(alsoPool(handlers.nodes, poolNodeChanged)),
   ]);
   logger.info("caches synced");
 
@@ -146,7 +172,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     try {
       const result = await reconcile(key);
       metrics.reconciled((performance.now() - started) / 1000, false);
-      failures.succeeded(key);
+      if (key !== POOL_QUEUE_KEY) failures.succeeded(key);
       return result;
     } catch (error) {
       metrics.reconciled((performance.now() - started) / 1000, true);
@@ -156,13 +182,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const onReconcileError = (key: string, error: unknown) => {
     const count = queue.failures(key);
     logger.warn({ pod: key, err: error, failures: count }, "reconcile failed; retrying with backoff");
-    failures.failed(key, count, error);
+    if (key !== POOL_QUEUE_KEY) failures.failed(key, count, error);
   };
 
   /** The leader's work: workers and the orphan sweep, until leadership ends. */
   const lead = (leadership: AbortSignal): Promise<void> => {
     metrics.leader(true);
     for (const pod of caches.pods.list()) handlers.pods.onAdd?.(pod);
+    enqueuePool();
     const sweep = () => sweepOrphans({ caches, writer, config, metrics, logger });
     void sweep();
     const sweeping = setInterval(() => void sweep(), options.orphanSweepIntervalMs);

@@ -60,7 +60,8 @@ export function controllerRbac(): Record<string, unknown>[] {
     // VMs and their cloud-init Secrets live in the VM namespace.
     ...grant(CONTROLLER_ROLE_NAMES.vms, DEFAULT_VM_NAMESPACE, [
       rule("", ["secrets"], ["create", "list", "watch", "delete"]),
-      rule(VMI_GROUP, [VMI_PLURAL], ["create", "list", "watch", "delete"]),
+      // patch: the warm pool's claim, one JSON patch of an unclaimed pool VMI's labels.
+      rule(VMI_GROUP, [VMI_PLURAL], ["create", "list", "watch", "delete", "patch"]),
     ]),
     // The leader Lease, and the cluster CA whose hash goes into the join info.
     ...grant(CONTROLLER_ROLE_NAMES.system, DEFAULT_SYSTEM_NAMESPACE, [

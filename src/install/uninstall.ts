@@ -1,6 +1,7 @@
-import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { MANAGED_BY, OWNED_LABELS } from "../api/conditions.ts";
-import { DEFAULT_VM_NAMESPACE, MANAGED_LABEL, MANAGED_LABEL_VALUE } from "../api/names.ts";
+import { DEFAULT_VM_NAMESPACE, MANAGED_LABEL, MANAGED_LABEL_VALUE, POOL_LABEL, POOL_LABEL_VALUE, POOL_STATE_LABEL, POOL_STATES } from "../api/names.ts";
+import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION } from "../controller/config.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { VMI_CRD_NAME, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { pollUntil } from "../util/poll.ts";
@@ -13,15 +14,51 @@ export class WorkloadsRemain extends Error {
   override readonly name = "WorkloadsRemain";
 }
 
-/** Marooned pods (any namespace) and the controller's VMIs, as `pod/ns/name` and `vmi/ns/name`. */
-export async function maroonedWorkloads(kubeConfig: KubeConfig): Promise<string[]> {
+const UNCLAIMED_POOL_SELECTOR = `${POOL_LABEL}=${POOL_LABEL_VALUE},${POOL_STATE_LABEL}=${POOL_STATES.unclaimed}`;
+
+async function unclaimedPoolVmis(kubeConfig: KubeConfig): Promise<string[]> {
+  if (!(await crdServed(kubeConfig, VMI_CRD_NAME))) return [];
+  const vmis = (await kubeConfig.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
+    group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE, labelSelector: UNCLAIMED_POOL_SELECTOR,
+  })) as { items?: { metadata?: { name?: string } }[] };
+  return (vmis.items ?? []).map((v) => `vmi/${DEFAULT_VM_NAMESPACE}/${v.metadata?.name ?? ""}`);
+}
+
+/**
+ * Unclaimed warm pool VMs are nobody's workload: the pool is set to 0 and the controller drains them (VMI, Secret,
+ * token, node), as it would for any resize, before anything is removed. Nothing to do without a pool.
+ */
+async function drainWarmPool(kubeConfig: KubeConfig, timeoutMs: number): Promise<void> {
+  if ((await unclaimedPoolVmis(kubeConfig)).length === 0) return;
+  try {
+    await kubeConfig.makeApiClient(CustomObjectsApi).patchClusterCustomObject(
+      { group: CONFIG_GROUP, version: CONFIG_VERSION, plural: CONFIG_PLURAL, name: CONFIG_NAME, body: { spec: { warmPool: { size: 0 }, warmPoolSize: null } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  } catch (error) {
+    // No config: the controller's default is no pool, and it is draining already.
+    if (!isNotFound(error)) throw error;
+  }
+  try {
+    await pollUntil("the warm pool to drain", async () => ((await unclaimedPoolVmis(kubeConfig)).length === 0 ? true : undefined), { timeoutMs, intervalMs: 1_000 });
+  } catch {
+    throw new WorkloadsRemain(`the controller did not drain the warm pool (${(await unclaimedPoolVmis(kubeConfig)).join(", ")}) within ${String(timeoutMs / 1000)}s; is it running?`);
+  }
+}
+
+/** Marooned pods (any namespace) and the controller's VMIs, as `pod/ns/name` and `vmi/ns/name`; unclaimed pool VMs too unless left out. */
+export async function maroonedWorkloads(kubeConfig: KubeConfig, options: { withUnclaimedPool?: boolean } = {}): Promise<string[]> {
   const pods = await kubeConfig.makeApiClient(CoreV1Api).listPodForAllNamespaces({ labelSelector: `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}` });
   const refs = pods.items.map((p) => `pod/${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`);
   if (await crdServed(kubeConfig, VMI_CRD_NAME)) {
     const vmis = (await kubeConfig.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
       group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE, labelSelector: `${OWNED_LABELS.component}=${MANAGED_BY}`,
     })) as { items?: { metadata?: { name?: string } }[] };
-    for (const vmi of vmis.items ?? []) refs.push(`vmi/${DEFAULT_VM_NAMESPACE}/${vmi.metadata?.name ?? ""}`);
+    const unclaimed = options.withUnclaimedPool === false ? new Set(await unclaimedPoolVmis(kubeConfig)) : new Set<string>();
+    for (const vmi of vmis.items ?? []) {
+      const ref = `vmi/${DEFAULT_VM_NAMESPACE}/${vmi.metadata?.name ?? ""}`;
+      if (!unclaimed.has(ref)) refs.push(ref);
+    }
   }
   return refs;
 }
@@ -55,13 +92,12 @@ export async function uninstall(
   options: { force: boolean; timeoutMs: number },
   onDeleted: (ref: string) => void = () => undefined,
 ): Promise<string[]> {
-  const remaining = await maroonedWorkloads(kubeConfig);
-  if (remaining.length > 0) {
-    if (!options.force) {
-      throw new WorkloadsRemain(`${String(remaining.length)} marooned pods and VMs still exist: ${remaining.join(", ")}; delete them first, or run uninstall --force to tear them down`);
-    }
-    await tearDownWorkloads(kubeConfig, options.timeoutMs);
+  const remaining = await maroonedWorkloads(kubeConfig, { withUnclaimedPool: false });
+  if (remaining.length > 0 && !options.force) {
+    throw new WorkloadsRemain(`${String(remaining.length)} marooned pods and VMs still exist: ${remaining.join(", ")}; delete them first, or run uninstall --force to tear them down`);
   }
+  await drainWarmPool(kubeConfig, options.timeoutMs);
+  if (remaining.length > 0) await tearDownWorkloads(kubeConfig, options.timeoutMs);
   const withCertManager = await crdServed(kubeConfig, CERT_MANAGER_CRD);
   const candidates = [...(await bundleWithCrds("self-managed")), ...(withCertManager ? await bundleWithCrds("cert-manager") : [])];
   const unique = [...new Map(candidates.map((o) => [objectRef(o), o])).values()].reverse();

@@ -29,7 +29,8 @@ export interface JoinInfo {
   readonly token: string;
   readonly ca_cert_hash: string;
   readonly node_name: string;
-  readonly pod_uid: string;
+  /** Absent in a warm pool VM's join info: it joins with no pod identity, and a claim gives it one. */
+  readonly pod_uid?: string;
   readonly taint_key: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly JoinTaint[];

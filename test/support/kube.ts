@@ -24,7 +24,7 @@ export async function createNamespace(kubeConfig: KubeConfig, prefix: string): P
 }
 
 /** Settings for guests joining this cluster, as the controller resolves them. */
-function configFor(kubeConfig: KubeConfig, joinMethod: JoinMethod = "kubeadm"): ControllerConfig {
+export function configFor(kubeConfig: KubeConfig, joinMethod: JoinMethod = "kubeadm"): ControllerConfig {
   const resolved = resolveConfig({ joinMethod }, { apiServerEndpoint: kubeConfig.getCurrentCluster()?.server ?? "" });
   if (!resolved.ok) throw new Error(resolved.errors.join("; "));
   return resolved.config;

@@ -12,6 +12,7 @@ import { MUTATING_WEBHOOK_CONFIGURATION_NAME } from "../../webhook/manifests.ts"
 /** Each run of the flow gets its own namespace, so the simulator's planned fault (one per label) fires once per run. */
 export const PROOF_NAMESPACE_LABEL = "maroonedpods.io/rbac-proof";
 const POD_NAME = "isolated";
+const POOL_POD_NAME = "from-the-pool";
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 /** What the steps learn as they go. */
@@ -123,6 +124,32 @@ export function proofSteps(admin: KubeConfig, identity: string, namespace: strin
       run: async (timeoutMs) => {
         await core.patchNamespacedSecret({ namespace: DEFAULT_SYSTEM_NAMESPACE, name: WEBHOOK_CA_SECRET, body: { data: { "tls.crt": Buffer.from("garbage").toString("base64") } } }, mergePatch);
         await pollUntil("broken CA replaced and trusted", caBundleTrustsCa, { timeoutMs });
+      },
+    },
+    {
+      // The warm pool: a pool VM boots, a fitting pod (no requests) claims it, and both go again.
+      name: "warm pool VM claimed",
+      run: async (timeoutMs) => {
+        const setPool = (size: number) =>
+          custom.patchClusterCustomObject({ group: CONFIG_GROUP, version: CONFIG_VERSION, plural: CONFIG_PLURAL, name: CONFIG_NAME, body: { spec: { warmPool: { size } } } }, mergePatch);
+        const poolPod = () => core.readNamespacedPod({ namespace, name: POOL_POD_NAME });
+        await setPool(1);
+        try {
+          await pollUntil("a warm pool VM available", async () => {
+            const status = (await config()) as { status?: { warmPool?: { available?: number } } };
+            return (status.status?.warmPool?.available ?? 0) > 0 ? true : undefined;
+          }, { timeoutMs });
+          const body: V1Pod = { metadata: { name: POOL_POD_NAME, labels: { [MAROON_LABEL]: "true" } }, spec: { containers: [{ name: "main", image: "registry.example/app:1" }] } };
+          if (!(await exists(poolPod))) await core.createNamespacedPod({ namespace, body });
+          await pollUntil("warm pool VM claimed", async () => {
+            const current = await poolPod();
+            return current.status?.phase === "Running" && (current.spec?.nodeName ?? "").startsWith("marooned-pool-") ? true : undefined;
+          }, { timeoutMs });
+        } finally {
+          await setPool(0);
+          await core.deleteNamespacedPod({ namespace, name: POOL_POD_NAME }).catch(() => undefined);
+        }
+        await pollUntil("the claimed pod torn down", async () => ((await exists(poolPod)) ? undefined : true), { timeoutMs });
       },
     },
     {
