@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -14,6 +14,7 @@ export const DEV_CLUSTER_NAME = "maroonedpods-dev";
 const LOOPBACK = "127.0.0.1";
 const SERVICE_CIDR = "10.96.0.0/16";
 const STARTUP_TIMEOUT_MS = 120_000;
+const PORT_COLLISION_ATTEMPTS = 3;
 
 export interface ControlPlaneOptions {
   readonly binaries: BinaryPaths;
@@ -96,9 +97,29 @@ async function writeFiles(dir: string, files: Record<string, string>): Promise<R
  * On any failure everything already started is stopped before the error is thrown.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  for (let attempt = 1; ; attempt++) {
+    const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "maroonedpods-cp-")));
+    try {
+      return await startControlPlaneIn(workDir, options.workDir === undefined, options);
+    } catch (error) {
+      // Free ports are picked before the components bind them; another process on the machine can take one first.
+      const collided = options.workDir === undefined && attempt < PORT_COLLISION_ATTEMPTS && (await anyLogMentions(join(workDir, "logs"), "address already in use"));
+      if (!collided) throw error;
+      options.logger.warn({ attempt, workDir }, "a control-plane port was taken before its component bound it; starting again on other ports");
+    }
+  }
+}
+
+async function anyLogMentions(logDir: string, text: string): Promise<boolean> {
+  const names = await readdir(logDir).catch(() => []);
+  for (const name of names) {
+    if ((await readFile(join(logDir, name), "utf8").catch(() => "")).includes(text)) return true;
+  }
+  return false;
+}
+
+async function startControlPlaneIn(workDir: string, ownsWorkDir: boolean, options: ControlPlaneOptions): Promise<ControlPlane> {
   const { binaries, logger } = options;
-  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "maroonedpods-cp-")));
-  const ownsWorkDir = options.workDir === undefined;
   const pkiDir = join(workDir, "pki");
   const logDir = join(workDir, "logs");
   await mkdir(pkiDir, { recursive: true });
