@@ -12,7 +12,7 @@ import { ProcessGroup } from "./processes.ts";
 
 export const DEV_CLUSTER_NAME = "maroonedpods-dev";
 const LOOPBACK = "127.0.0.1";
-const SERVICE_CIDR = "10.96.0.0/16";
+export const SERVICE_CIDR = "10.96.0.0/16";
 const STARTUP_TIMEOUT_MS = 120_000;
 const PORT_COLLISION_ATTEMPTS = 3;
 
@@ -23,6 +23,13 @@ export interface ControlPlaneOptions {
   readonly workDir?: string;
   /** How long a node may miss heartbeats before it is marked NotReady (default 20). */
   readonly nodeMonitorGracePeriodSeconds?: number;
+  /**
+   * For real VMs: the API server also listens on this address (inside the dev network namespace, where the guests are)
+   * and its certificate names it, so a guest's kubelet can reach and verify it.
+   */
+  readonly guestFacingAddress?: string;
+  /** A fixed API server port (the dev network namespace's relay exposes the same port on the host's loopback). */
+  readonly apiServerPort?: number;
 }
 
 export interface ControlPlane {
@@ -56,7 +63,7 @@ interface Pki {
   readonly serviceAccountPrivatePem: string;
 }
 
-async function createPki(): Promise<Pki> {
+async function createPki(guestFacingAddress: string | undefined): Promise<Pki> {
   const ca = await createCertificateAuthority("maroonedpods-dev-ca", 3650);
   const client = (commonName: string, organizations: string[] = []) =>
     issueCertificate(ca, { commonName, organizations, usage: "client", validForDays: 365 });
@@ -66,7 +73,7 @@ async function createPki(): Promise<Pki> {
     apiserver: await issueCertificate(ca, {
       commonName: "kube-apiserver",
       dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
-      ipAddresses: [LOOPBACK, "10.96.0.1"],
+      ipAddresses: [LOOPBACK, "10.96.0.1", ...(guestFacingAddress === undefined ? [] : [guestFacingAddress])],
       usage: "server",
       validForDays: 365,
     }),
@@ -133,10 +140,10 @@ async function startControlPlaneIn(workDir: string, ownsWorkDir: boolean, option
   };
 
   try {
-    const pki = await createPki();
+    const pki = await createPki(options.guestFacingAddress);
     const etcdClientPort = await freeLoopbackPort();
     const etcdPeerPort = await freeLoopbackPort();
-    const apiserverPort = await freeLoopbackPort();
+    const apiserverPort = options.apiServerPort ?? (await freeLoopbackPort());
     const controllerManagerPort = await freeLoopbackPort();
     const schedulerPort = await freeLoopbackPort();
     const server = `https://${LOOPBACK}:${apiserverPort}`;
@@ -183,13 +190,16 @@ async function startControlPlaneIn(workDir: string, ownsWorkDir: boolean, option
     processes.start("kube-apiserver", binaries["kube-apiserver"], [
       `--etcd-servers=${etcdUrl}`,
       `--advertise-address=${LOOPBACK}`,
-      `--bind-address=${LOOPBACK}`,
+      // Inside the dev network namespace nothing but our guests can reach the other addresses.
+      `--bind-address=${options.guestFacingAddress === undefined ? LOOPBACK : "0.0.0.0"}`,
       `--secure-port=${apiserverPort}`,
       `--tls-cert-file=${path("apiserver.crt")}`,
       `--tls-private-key-file=${path("apiserver.key")}`,
       `--client-ca-file=${path("ca.crt")}`,
       `--kubelet-client-certificate=${path("apiserver-kubelet-client.crt")}`,
       `--kubelet-client-key=${path("apiserver-kubelet-client.key")}`,
+      // A guest's node name does not resolve; logs and exec reach its kubelet at the address the controller verified.
+      "--kubelet-preferred-address-types=InternalIP",
       `--service-account-key-file=${path("sa.pub")}`,
       `--service-account-signing-key-file=${path("sa.key")}`,
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",

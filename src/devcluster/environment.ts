@@ -4,7 +4,9 @@ import type { Logger } from "pino";
 import { applyObjects } from "../kube/apply.ts";
 import { startKubevirtSimulator, type KubevirtSimulator, type SimulatorOptions } from "../simulator/simulator.ts";
 import { kubeadmBootstrapObjects } from "./bootstrap-rbac.ts";
+import { DEV_CLUSTER_NAME, SERVICE_CIDR } from "./control-plane.ts";
 import { startKwok, type Kwok } from "./kwok.ts";
+import { CONTROL_PLANE_VERSIONS } from "./versions.ts";
 import { installProjectResources } from "./project-resources.ts";
 
 const FIELD_MANAGER = "maroonedpods-devcluster";
@@ -24,6 +26,16 @@ export interface DevEnvironment {
 }
 
 /**
+ * What a joining node's kubeadm reads (signed cluster-info naming `clusterInfoServer`, the join ConfigMaps and their
+ * RBAC) and, unless told not to, the project's CRD, namespaces and RBAC.
+ */
+export async function prepareDevCluster(cluster: ClusterConnection, options: { clusterInfoServer: string; projectResources: boolean }): Promise<void> {
+  const clusterFacts = { kubernetesVersion: CONTROL_PLANE_VERSIONS.kubernetes, clusterName: DEV_CLUSTER_NAME, serviceSubnet: SERVICE_CIDR };
+  await applyObjects(cluster.kubeConfig, kubeadmBootstrapObjects({ server: options.clusterInfoServer, caPem: cluster.caPem, cluster: clusterFacts }), FIELD_MANAGER);
+  if (options.projectResources) await installProjectResources(cluster.kubeConfig);
+}
+
+/**
  * What every dev or test cluster gets on top of its API server: the kubeadm
  * bootstrap-token RBAC, the project's CRD, namespaces and RBAC (unless told not to), kwok as the kubelet
  * of simulated guests, and the KubeVirt simulator. Stops what it started if any part fails.
@@ -40,8 +52,7 @@ export async function startDevEnvironment(options: {
 }): Promise<DevEnvironment> {
   const { cluster, logger } = options;
   await mkdir(options.logDir, { recursive: true });
-  await applyObjects(cluster.kubeConfig, kubeadmBootstrapObjects({ server: cluster.server, caPem: cluster.caPem }), FIELD_MANAGER);
-  if (options.projectResources !== false) await installProjectResources(cluster.kubeConfig);
+  await prepareDevCluster(cluster, { clusterInfoServer: cluster.server, projectResources: options.projectResources !== false });
   const kwok: Kwok = await startKwok({
     binary: options.kwokBinary,
     kubeconfigPath: cluster.kubeconfigPath,

@@ -34,3 +34,15 @@ export function kubeConfigFor(options: { clusterName: string; server: string; ca
   kubeConfig.loadFromString(renderKubeconfig(options));
   return kubeConfig;
 }
+
+/** The same client configuration, pointed at another address of the same API server (its certificate must name it). */
+export function withServer(kubeConfig: KubeConfig, server: string): KubeConfig {
+  const copy = new KubeConfig();
+  copy.loadFromOptions({
+    clusters: kubeConfig.clusters.map((cluster) => ({ ...cluster, server })),
+    users: kubeConfig.users,
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+  });
+  return copy;
+}

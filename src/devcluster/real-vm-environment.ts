@@ -1,0 +1,23 @@
+import type { Logger } from "pino";
+import { startQemuVmRuntime } from "../qemu/runtime.ts";
+import type { NodeVmImage } from "../qemu/types.ts";
+import { prepareDevCluster, type ClusterConnection } from "./environment.ts";
+
+/**
+ * The dev cluster with real VMs: what a kubeadm join reads (cluster-info naming the address guests reach), the
+ * project's resources, and the QEMU runtime in place of kwok and the simulated guest. Runs inside the dev network
+ * namespace.
+ */
+export async function startRealVmEnvironment(options: {
+  cluster: ClusterConnection;
+  /** The API server as guests reach it, over the VM bridge. */
+  guestServer: string;
+  image: NodeVmImage;
+  workDir: string;
+  logger: Logger;
+}): Promise<{ stop(): Promise<void> }> {
+  const { cluster, logger } = options;
+  await prepareDevCluster(cluster, { clusterInfoServer: options.guestServer, projectResources: true });
+  logger.info({ component: "qemu-runtime", workDir: options.workDir }, "starting the QEMU VM runtime");
+  return startQemuVmRuntime({ kubeConfig: cluster.kubeConfig, logger, image: options.image, workDir: options.workDir });
+}
