@@ -1,4 +1,6 @@
 import type { Logger } from "pino";
+import { CONFIG_GROUP, CONFIG_NAME, CONFIG_VERSION } from "../controller/config.ts";
+import { applyObjects } from "../kube/apply.ts";
 import { startQemuVmRuntime } from "../qemu/runtime.ts";
 import type { NodeVmImage } from "../qemu/types.ts";
 import { prepareDevCluster, type ClusterConnection } from "./environment.ts";
@@ -18,6 +20,9 @@ export async function startRealVmEnvironment(options: {
 }): Promise<{ stop(): Promise<void> }> {
   const { cluster, logger } = options;
   await prepareDevCluster(cluster, { clusterInfoServer: options.guestServer, projectResources: true });
+  // The node image built here is the kubeadm flavor.
+  const config = { apiVersion: `${CONFIG_GROUP}/${CONFIG_VERSION}`, kind: "MaroonedPodsConfig", metadata: { name: CONFIG_NAME }, spec: { joinMethod: "kubeadm" } };
+  await applyObjects(cluster.kubeConfig, [config], "maroonedpods-devcluster");
   logger.info({ component: "qemu-runtime", workDir: options.workDir }, "starting the QEMU VM runtime");
   return startQemuVmRuntime({ kubeConfig: cluster.kubeConfig, logger, image: options.image, workDir: options.workDir });
 }
