@@ -14,13 +14,15 @@ export interface DhcpHost {
  * In the foreground (so it is our child) with its pid file (for the stale check after a crash), logging to stderr.
  * DHCP only (no DNS: --port=0), on the bridge only, static leases only: a VM gets the address of its VMI, as
  * KubeVirt's bridge binding hands the pod's IP to the guest, and a stray MAC gets nothing. Nothing read from the
- * host's configuration. No ping before an offer: the address is ours to give.
+ * host's configuration. No ping before an offer: the address is ours to give. It stays root (only on the bridge, in
+ * the runtime's own namespace): as nobody it could not reread a hosts file in a private work dir on SIGHUP, and the
+ * switch of user would clear its parent-death signal.
  */
 export function dnsmasqArgs(options: { bridge: string; subnet: VmSubnet; dir: string }): string[] {
   const { bridge, subnet, dir } = options;
   return [
     "--keep-in-foreground", "--log-facility=-", "--bind-interfaces", `--interface=${bridge}`, "--except-interface=lo",
-    "--port=0", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--no-ping", "--log-dhcp",
+    "--user=root", "--port=0", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--no-ping", "--log-dhcp",
     `--dhcp-range=${subnet.network},static,${subnet.netmask},infinite`,
     `--dhcp-option=option:router,${subnet.gatewayIp}`,
     `--dhcp-hostsfile=${join(dir, "dhcp-hosts")}`,

@@ -84,6 +84,7 @@ interface Vm {
   annotationWrites: Promise<unknown>;
   slotTimer?: NodeJS.Timeout;
   teardown?: Promise<void>;
+  released?: boolean;
 }
 
 /**
@@ -129,6 +130,7 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
 
   const store = createVmiStore(kubeConfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
+  /** By VMI UID: a VMI deleted and created again under its name is another VM, maybe while the first still stops. */
   const vms = new Map<string, Vm>();
   const slots = new BootSlots(options.maxBooting ?? QEMU_RUNTIME_DEFAULTS.maxBooting);
   let lastIp: string | undefined;
@@ -159,8 +161,8 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
 
   const releaseSlot = (vm: Vm) => {
     clearTimeout(vm.slotTimer);
-    for (const key of slots.release(vm.key)) {
-      const next = vms.get(key);
+    for (const uid of slots.release(vm.uid)) {
+      const next = vms.get(uid);
       if (next && !next.gone) void boot(next);
     }
   };
@@ -168,6 +170,8 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
   /** Everything a VM holds on the host, released once its QEMU is gone; safe to call twice. */
   const releaseResources = async (vm: Vm) => {
     releaseSlot(vm);
+    if (vm.released) return;
+    vm.released = true;
     await vm.tail?.stop();
     vm.tail = undefined;
     await vm.annotationWrites;
@@ -305,9 +309,9 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
   const onVmi = (type: "ADDED" | "MODIFIED" | "DELETED", vmi: V1VirtualMachineInstance) => {
     const { namespace = "", name = "", uid = "" } = vmi.metadata ?? {};
     const key = `${namespace}/${name}`;
-    const known = vms.get(key);
+    const known = vms.get(uid);
     if (type === "DELETED" || vmi.metadata?.deletionTimestamp) {
-      if (known) void tearDown(known).finally(() => { if (vms.get(key) === known) vms.delete(key); });
+      if (known) void tearDown(known).finally(() => vms.delete(uid));
       return;
     }
     if (known || stopping) return;
@@ -315,12 +319,12 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
     if (phase === "Failed" || phase === "Succeeded") return;
     const vm: Vm = {
       key, vmi, uid,
-      vmDir: join(vmsDir, `${namespace}_${name}`),
+      vmDir: join(vmsDir, `${namespace}_${name}_${uid.slice(0, 8)}`),
       serialLog: join(serialDir, `${namespace}_${name}_${uid.slice(0, 8)}.log`),
       transitions: vmi.status?.phaseTransitionTimestamps ?? [],
       gone: false, serialCarry: "", timeline: {}, annotationWrites: Promise.resolve(),
     };
-    vms.set(key, vm);
+    vms.set(uid, vm);
     if (phase === "Scheduled" || phase === "Running") {
       // Its QEMU died with an earlier runtime (children get SIGKILL with their parent): the VM is lost.
       vm.gone = true;
@@ -336,8 +340,8 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
         logger.warn({ vmi: key, err: error }, "could not move the VMI to Scheduling");
       }
       if (isGone(vm)) return;
-      if (slots.request(key)) await boot(vm);
-      else logger.info({ vmi: key, waitingAt: slots.waitingAt(key) }, "VMI waits for a boot slot (Scheduling)");
+      if (slots.request(uid)) await boot(vm);
+      else logger.info({ vmi: key, waitingAt: slots.waitingAt(uid) }, "VMI waits for a boot slot (Scheduling)");
     })();
   };
 
