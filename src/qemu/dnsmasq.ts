@@ -1,8 +1,11 @@
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { pollUntil } from "../util/poll.ts";
 import { spawnOwned, type OwnedProcess } from "./owned-process.ts";
 import type { VmSubnet } from "./network-plan.ts";
+
+const DNSMASQ_START_TIMEOUT_MS = 10_000;
 
 export interface DhcpHost {
   readonly mac: string;
@@ -46,16 +49,22 @@ export interface Dnsmasq {
 export async function startDnsmasq(options: { bridge: string; subnet: VmSubnet; dir: string; logger: Logger }): Promise<Dnsmasq> {
   const hostsFile = join(options.dir, "dhcp-hosts");
   await writeFile(hostsFile, "");
-  const child: OwnedProcess = spawnOwned("dnsmasq", dnsmasqArgs(options), { logFile: join(options.dir, "dnsmasq.log") });
+  const child: OwnedProcess = spawnOwned("dnsmasq", dnsmasqArgs(options), { logFile: join(options.dir, "dnsmasq.log"), watch: "stdin-eof" });
+  // Its pid file is written once it has bound the bridge: the sign it serves, and the pid to send SIGHUP to.
+  const pid = await pollUntil("dnsmasq to write its pid file", async () => {
+    if (child.exitedAlready) throw new Error(`dnsmasq exited at start; see ${join(options.dir, "dnsmasq.log")}`);
+    const text = await readFile(join(options.dir, "dnsmasq.pid"), "utf8").catch(() => "");
+    return /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
+  }, { timeoutMs: DNSMASQ_START_TIMEOUT_MS, intervalMs: 100 });
   child.exited.then(({ code, signal }) => {
     if (!child.stopping) options.logger.error({ code, signal, log: join(options.dir, "dnsmasq.log") }, "dnsmasq exited: VMs get no DHCP leases");
   }, () => undefined);
-  options.logger.info({ pid: child.pid, bridge: options.bridge, log: join(options.dir, "dnsmasq.log") }, "DHCP server started");
+  options.logger.info({ pid, bridge: options.bridge, log: join(options.dir, "dnsmasq.log") }, "DHCP server started");
   return {
-    pid: child.pid,
+    pid,
     async setHosts(hosts) {
       await writeFile(hostsFile, dhcpHostsFile(hosts));
-      child.signal("SIGHUP");
+      if (!child.exitedAlready) process.kill(pid, "SIGHUP");
     },
     stop: () => child.stop(() => Promise.resolve(), 0),
   };

@@ -11,7 +11,8 @@ export interface OwnedProcess {
   readonly exited: Promise<ProcessExit>;
   /** True once stop() was called: an exit after that is ours, not the process's own. */
   readonly stopping: boolean;
-  signal(signal: NodeJS.Signals): void;
+  /** True once it has exited, for whatever reason. */
+  readonly exitedAlready: boolean;
   /** Asks it to end (`gracefully`), waits up to `graceMs`, then SIGKILLs its process group; resolves once it is gone. */
   stop(gracefully: () => Promise<void>, graceMs: number): Promise<void>;
 }
@@ -34,33 +35,47 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * Starts a child that cannot outlive this process: setpriv gives it a parent-death SIGKILL (then execs it, so the
- * pid is the child's own), and it leads its own process group, which stop() kills whole. Output goes to `logFile`.
+ * How a child learns that this process died (SIGKILL included, when no exit handler runs):
+ * - `pdeathsig`: setpriv gives it a parent-death SIGKILL, then execs it, so the pid is the child's own. The kernel
+ *   clears that signal when a process changes its credentials, as dnsmasq does when it drops capabilities.
+ * - `stdin-eof`: a shell runs it and kills it once its stdin, a pipe from this process, reaches EOF (which the
+ *   kernel does when this process dies, however it dies). The pid is the shell's; the child's exit is the shell's.
  */
-export function spawnOwned(command: string, args: readonly string[], options: { logFile: string }): OwnedProcess {
+export type ParentDeathWatch = "pdeathsig" | "stdin-eof";
+
+const STDIN_EOF_WATCHDOG = 'exec 3<&0; "$@" <&- & child=$!; (read -r _ <&3; kill -KILL "$child" 2>/dev/null) & watch=$!; wait "$child"; status=$?; kill "$watch" 2>/dev/null; exit "$status"';
+
+/**
+ * Starts a child that cannot outlive this process (see ParentDeathWatch). It leads its own process group, which
+ * stop() kills whole. Output goes to `logFile`.
+ */
+export function spawnOwned(command: string, args: readonly string[], options: { logFile: string; watch: ParentDeathWatch }): OwnedProcess {
   const log = openSync(options.logFile, "a");
-  const child = spawn("setpriv", ["--pdeathsig", "SIGKILL", "--", command, ...args], { detached: true, stdio: ["ignore", log, log] });
+  const child =
+    options.watch === "pdeathsig"
+      ? spawn("setpriv", ["--pdeathsig", "SIGKILL", "--", command, ...args], { detached: true, stdio: ["ignore", log, log] })
+      : spawn("sh", ["-c", STDIN_EOF_WATCHDOG, "sh", command, ...args], { detached: true, stdio: ["pipe", log, log] });
   closeSync(log);
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${command}: setpriv (util-linux) missing?`);
+  if (pid === undefined) throw new Error(`could not start ${command}`);
   live.add(pid);
+  let stopping = false;
+  let done = false;
   const exited = new Promise<ProcessExit>((resolve) => {
     child.on("exit", (code, signal) => {
+      done = true;
       live.delete(pid);
       resolve({ code, signal });
     });
   });
-  let stopping = false;
-  let done = false;
-  void exited.then(() => (done = true));
   return {
     pid,
     exited,
     get stopping() {
       return stopping;
     },
-    signal(signal) {
-      if (!done) child.kill(signal);
+    get exitedAlready() {
+      return done;
     },
     async stop(gracefully, graceMs) {
       stopping = true;

@@ -267,7 +267,7 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
         overlay, seedIso, tap, mac: vm.mac, serialLog: vm.serialLog, qmpSocket,
       });
       if (isGone(vm)) return;
-      const process = spawnOwned("qemu-system-x86_64", [...args, "-pidfile", join(vm.vmDir, "qemu.pid")], { logFile: join(vm.vmDir, "qemu.log") });
+      const process = spawnOwned("qemu-system-x86_64", [...args, "-pidfile", join(vm.vmDir, "qemu.pid")], { logFile: join(vm.vmDir, "qemu.log"), watch: "pdeathsig" });
       vm.process = process;
       vm.startedAt = Date.now();
       vm.timeline.qemuStarted = new Date(vm.startedAt).toISOString();
