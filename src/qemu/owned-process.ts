@@ -4,6 +4,8 @@ import { closeSync, openSync } from "node:fs";
 export interface ProcessExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** Set when it could not be started at all. */
+  readonly error?: string;
 }
 
 export interface OwnedProcess {
@@ -66,6 +68,11 @@ export function spawnOwned(command: string, args: readonly string[], options: { 
       done = true;
       live.delete(pid);
       resolve({ code, signal });
+    });
+    child.on("error", (error) => {
+      done = true;
+      live.delete(pid);
+      resolve({ code: null, signal: null, error: error.message });
     });
   });
   return {

@@ -83,6 +83,7 @@ interface Vm {
   readonly timeline: Partial<Record<BootMilestone | "qemuStarted", string>>;
   annotationWrites: Promise<unknown>;
   slotTimer?: NodeJS.Timeout;
+  booting?: Promise<void>;
   teardown?: Promise<void>;
   released?: boolean;
 }
@@ -163,7 +164,7 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
     clearTimeout(vm.slotTimer);
     for (const uid of slots.release(vm.uid)) {
       const next = vms.get(uid);
-      if (next && !next.gone) void boot(next);
+      if (next && !next.gone) next.booting = boot(next);
     }
   };
 
@@ -186,7 +187,7 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
   };
 
   const failureReason = async (exit: ProcessExit, vm: Vm): Promise<string> => {
-    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? "?"}`;
+    const how = exit.error ? `could not run: ${exit.error}` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? "?"}`;
     const serial = lastLines(await readFile(vm.serialLog, "utf8").catch(() => ""), FAILURE_SERIAL_LINES);
     return `QEMU ${how}${serial.length > 0 ? `; last serial lines: ${serial.join(" | ")}` : ""}`;
   };
@@ -295,6 +296,8 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
   const tearDown = (vm: Vm): Promise<void> => {
     vm.gone = true;
     vm.teardown ??= (async (): Promise<void> => {
+      // A boot in flight stops at its next step once the VM is gone; what it made by then is released below.
+      await vm.booting;
       const process = vm.process;
       if (process) {
         const qmpSocket = join(vm.vmDir, "qmp.sock");
@@ -340,7 +343,7 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
         logger.warn({ vmi: key, err: error }, "could not move the VMI to Scheduling");
       }
       if (isGone(vm)) return;
-      if (slots.request(uid)) await boot(vm);
+      if (slots.request(uid)) await (vm.booting = boot(vm));
       else logger.info({ vmi: key, waitingAt: slots.waitingAt(uid) }, "VMI waits for a boot slot (Scheduling)");
     })();
   };
