@@ -7,7 +7,6 @@ export const SIMULATOR_COMPONENT = "kubevirt-simulator";
  * that label fails while booting (before its guest joins); later ones boot.
  */
 export const FAULTS_CONFIGMAP = { namespace: "default", name: "kubevirt-simulator-faults", key: "failFirstVmiMatching" } as const;
-export const SIMULATOR_WEBHOOK_NAME = "kubevirt-simulator-validator";
 export const SIMULATED_HOST_NODE = "simulated-virt-host";
 
 export const SIMULATOR_EVENT_REASONS = {

@@ -1,35 +1,23 @@
-import { fileURLToPath } from "node:url";
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from "@kubernetes/client-node";
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
-import { allowed, denied } from "../admission/review.ts";
-import { startAdmissionServer } from "../admission/server.ts";
-import { applyObjects } from "../kube/apply.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { createEventRecorder } from "../kube/events.ts";
 import { createListWatchCache } from "../kube/list-watch-cache.ts";
-import { installCrds, readManifests } from "../kube/manifests.ts";
 import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfo } from "../joininfo/join-info.ts";
-import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
-import { pollUntil } from "../util/poll.ts";
 import { KWOK_MANAGED_LABEL } from "../devcluster/kwok.ts";
-import { userDataFromSecret, userDataSourceOf, writtenFileContent } from "./cloud-init.ts";
-import { FAULTS_CONFIGMAP, INJECT_FAILURE_ANNOTATION, SIMULATED_HOST_NODE, SIMULATOR_COMPONENT, SIMULATOR_EVENT_REASONS, SIMULATOR_WEBHOOK_NAME } from "./constants.ts";
+import { writtenFileContent } from "./cloud-init.ts";
+import { userDataFromSecret, userDataSourceOf } from "../kubevirt/user-data.ts";
+import { createVmiStore, startKubevirtStandin } from "../kubevirt/standin.ts";
+import { FAULTS_CONFIGMAP, INJECT_FAILURE_ANNOTATION, SIMULATED_HOST_NODE, SIMULATOR_COMPONENT, SIMULATOR_EVENT_REASONS } from "./constants.ts";
 import { guestIpFor, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
+import { BOOT_PHASES, statusAfterPhases, type BootPhase, type PhaseTransition } from "../kubevirt/vmi-status.ts";
 import { kubeletKubeConfig, obtainKubeletCredentials, registerNode, type KubeletCredentials } from "./guest.ts";
-import { BOOT_PHASES, guestResourcesOf, simulatedIp, statusAfterPhases, type BootPhase, type PhaseTransition } from "./phases.ts";
-import { validateVmiCreate } from "./virt-api-rules.ts";
+import { guestResourcesOf, simulatedIp } from "./phases.ts";
 
 const STEP_RETRY_BASE_MS = 250;
 const STEP_RETRY_CAP_MS = 5_000;
 
-export const VMI_CRD_FILE = fileURLToPath(new URL("../../test/fixtures/kubevirt/virtualmachineinstances.kubevirt.io-v1.9.0.yaml", import.meta.url));
 const FIELD_MANAGER = SIMULATOR_COMPONENT;
 const JOIN_ATTEMPTS = 10;
 
@@ -71,36 +59,13 @@ export interface KubevirtSimulator {
 export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; logger: Logger; options: SimulatorOptions }): Promise<KubevirtSimulator> {
   const { kubeConfig, options } = deps;
   const logger = deps.logger.child({ component: SIMULATOR_COMPONENT });
-  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const events = createEventRecorder(kubeConfig, SIMULATOR_COMPONENT, logger);
   const runtimes = new Map<string, VmiRuntime>();
   let vmiCount = 0;
 
-  await installCrds(kubeConfig, await readManifests(VMI_CRD_FILE), FIELD_MANAGER);
-  const admission = await startVirtApiWebhook(kubeConfig, logger);
-
-  /** The patched VMI, or undefined when it is gone. KubeVirt's VMI CRD has no status subresource. */
-  const patchStatus = async (namespace: string, name: string, status: Record<string, unknown>): Promise<V1VirtualMachineInstance | undefined> => {
-    try {
-      return (await customObjects.patchNamespacedCustomObject(
-        { group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace, name, body: { status } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      )) as V1VirtualMachineInstance;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  };
-
-  const readVmi = async (namespace: string, name: string): Promise<V1VirtualMachineInstance | undefined> => {
-    try {
-      return (await customObjects.getNamespacedCustomObject({ group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace, name })) as V1VirtualMachineInstance;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  };
+  const admission = await startKubevirtStandin({ kubeConfig, logger, fieldManager: FIELD_MANAGER });
+  const { read: readVmi, patchStatus } = createVmiStore(kubeConfig);
 
   /**
    * Runs a step of the VMI's life after `ms`. A step that fails (the API server restarting, etcd away) is tried
@@ -290,76 +255,4 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
       await admission.close();
     },
   };
-}
-
-
-/** virt-api's validating webhook for VMI creation, served on loopback and registered with the API server. */
-async function startVirtApiWebhook(kubeConfig: KubeConfig, logger: Logger) {
-  const ca = await createCertificateAuthority("kubevirt-simulator-webhook-ca", 30);
-  const serving = await issueCertificate(ca, { commonName: "127.0.0.1", ipAddresses: ["127.0.0.1"], usage: "server", validForDays: 30 });
-  const path = "/virtualmachineinstances-validate-create";
-  const server = await startAdmissionServer({
-    host: "127.0.0.1",
-    port: 0,
-    tls: { certPem: serving.certPem, keyPem: serving.keyPem },
-    logger,
-    handlers: {
-      [path]: (request) => {
-        const errors = validateVmiCreate(request.object as V1VirtualMachineInstance);
-        return errors.length === 0 ? allowed(request.uid) : denied(request.uid, errors.join(" "), 422);
-      },
-    },
-  });
-  try {
-    await applyObjects(
-      kubeConfig,
-      [
-        {
-          apiVersion: "admissionregistration.k8s.io/v1",
-          kind: "ValidatingWebhookConfiguration",
-          metadata: { name: SIMULATOR_WEBHOOK_NAME },
-          webhooks: [
-            {
-              name: "virtualmachineinstances-create-validator.kubevirt.io",
-              clientConfig: { url: server.url(path), caBundle: Buffer.from(ca.certPem).toString("base64") },
-              rules: [{ apiGroups: [VMI_GROUP], apiVersions: [VMI_VERSION], operations: ["CREATE"], resources: [VMI_PLURAL] }],
-              failurePolicy: "Fail",
-              sideEffects: "None",
-              admissionReviewVersions: ["v1"],
-              timeoutSeconds: 10,
-            },
-          ],
-        },
-      ],
-      FIELD_MANAGER,
-    );
-    // The registration is live once a VMI breaking a virt-api rule is refused.
-    await pollUntil("the simulator's virt-api webhook to be called", () => probeWebhook(kubeConfig), { timeoutMs: 30_000 });
-  } catch (error) {
-    await server.close();
-    throw error;
-  }
-  return server;
-}
-
-async function probeWebhook(kubeConfig: KubeConfig): Promise<true | undefined> {
-  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
-  try {
-    await customObjects.createNamespacedCustomObject({
-      group: VMI_GROUP,
-      version: VMI_VERSION,
-      plural: VMI_PLURAL,
-      namespace: "default",
-      dryRun: "All",
-      body: {
-        apiVersion: `${VMI_GROUP}/${VMI_VERSION}`,
-        kind: "VirtualMachineInstance",
-        metadata: { name: "webhook-probe" },
-        spec: { domain: { devices: { disks: [{ name: "missing-volume" }] } } },
-      },
-    });
-    return undefined;
-  } catch (error) {
-    return (error as { code?: number }).code === 422 ? true : undefined;
-  }
 }

@@ -1,0 +1,23 @@
+import { access, constants } from "node:fs/promises";
+import { delimiter, join } from "node:path";
+import { PREREQUISITES_FIX, REQUIRED_COMMANDS } from "./constants.ts";
+import type { NodeVmImage } from "./types.ts";
+
+async function onPath(command: string, path: string): Promise<boolean> {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    if (await access(join(dir, command), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+/** Fails before anything is set up, naming every missing tool and image file, with the fix. */
+export async function checkPrerequisites(image: NodeVmImage, path = process.env.PATH ?? ""): Promise<void> {
+  const problems: string[] = [];
+  const missing: string[] = [];
+  for (const command of REQUIRED_COMMANDS) if (!(await onPath(command, path))) missing.push(command);
+  if (missing.length > 0) problems.push(`missing ${missing.join(", ")}; install: ${PREREQUISITES_FIX}`);
+  for (const [part, file] of Object.entries(image) as [string, string][]) {
+    if (!(await access(file, constants.R_OK).then(() => true, () => false))) problems.push(`node VM image ${part} ${file} is not readable`);
+  }
+  if (problems.length > 0) throw new Error(`the QEMU VM runtime cannot start: ${problems.join("; ")}`);
+}
