@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_VM_NAMESPACE, KUBE_SYSTEM_NAMESPACE, MAROON_LABEL, MAROON_LABEL_VALUE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { OWNED_LABELS, POD_CONDITIONS } from "../src/api/conditions.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
-import { BOOT_TIMELINE_ANNOTATION } from "../src/qemu/boot-timeline.ts";
+import { BOOT_TIMELINE_ANNOTATION } from "../src/qemu/constants.ts";
 import { SHELL_IMAGE } from "../src/qemu/images.ts";
 import { requireRealVmPrerequisites } from "../src/qemu/prerequisites.ts";
 import { pollUntil } from "../src/util/poll.ts";
@@ -134,7 +134,7 @@ describe("marooned pods on real QEMU VMs", () => {
       spec: { containers: [{ name: "main", ...shell, command: ["sh", "-c", "echo hello-from-marooned; cat /proc/sys/kernel/random/boot_id; exec sleep 3600"] }] },
     } });
     // The Job's pod boots beside A; its first VM is killed as soon as QEMU runs (the next test checks the outcome).
-    await new BatchV1Api(kcOf()).createNamespacedJob({ namespace: NAMESPACE, body: {
+    await kcOf().makeApiClient(BatchV1Api).createNamespacedJob({ namespace: NAMESPACE, body: {
       metadata: { name: "b" },
       spec: { backoffLimit: 0, template: { metadata: { labels }, spec: { restartPolicy: "Never", containers: [{ name: "main", ...shell,
         command: ["sh", "-c", "cat /proc/sys/kernel/random/boot_id > /dev/termination-log; echo job-done"] }] } } },
@@ -154,7 +154,7 @@ describe("marooned pods on real QEMU VMs", () => {
 
     const logs = await pollUntil("pod a's logs", () => {
       const text = kubectl("logs", "a");
-      return text.includes("hello-from-marooned") ? text : undefined;
+      return Promise.resolve(text.includes("hello-from-marooned") ? text : undefined);
     }, { timeoutMs: 60_000, intervalMs: 1_000 });
     const bootId = logs.split("\n")[1]?.trim() ?? "";
     expect(bootId).toMatch(/^[0-9a-f-]{36}$/);
@@ -163,8 +163,8 @@ describe("marooned pods on real QEMU VMs", () => {
     aBootId = bootId;
 
     // The node's kubelet got its client certificate through the bootstrap token's CSR, approved by kube-controller-manager.
-    const csrs = (await new CertificatesV1Api(kcOf()).listCertificateSigningRequest()).items;
-    const csr = csrs.find((c) => c.spec.username.startsWith("system:bootstrap:") && c.status?.certificate !== undefined
+    const csrs = (await kcOf().makeApiClient(CertificatesV1Api).listCertificateSigningRequest()).items;
+    const csr = csrs.find((c) => (c.spec.username ?? "").startsWith("system:bootstrap:") && c.status?.certificate !== undefined
       && new X509Certificate(Buffer.from(c.status.certificate, "base64")).subject.includes(`CN=system:node:${nodeName}`));
     expect(csr?.spec.signerName).toBe("kubernetes.io/kube-apiserver-client-kubelet");
     expect(csr?.status?.conditions?.find((c) => c.type === "Approved")?.reason).toBe("AutoApproved");

@@ -6,7 +6,8 @@ import { DEFAULT_ADMISSION_SETTINGS } from "../../webhook/settings.ts";
 import { DEFAULT_CONTROLLER_SERVICE_ACCOUNT, DEFAULT_SYSTEM_NAMESPACE, DEFAULT_VM_NAMESPACE } from "../api/names.ts";
 import { withServer } from "../kube/kubeconfig.ts";
 import { startUnixToTcpRelay } from "../qemu/relay.ts";
-import { GUEST_GATEWAY_IP } from "../qemu/guest-network.ts";
+import { QEMU_RUNTIME_DEFAULTS } from "../qemu/constants.ts";
+import { parseSubnet } from "../qemu/network-plan.ts";
 import { serviceAccountKubeConfig } from "./service-account.ts";
 import { startController } from "../controller/runtime.ts";
 import { announceReadyUntilSignal } from "../util/signals.ts";
@@ -59,9 +60,11 @@ function simulatedSetup(options: DevSessionOptions): VmRuntimeSetup {
 }
 
 function realVmSetup(options: DevSessionOptions, handoff: GuestNetworkHandoff): VmRuntimeSetup {
-  const guestServer = `https://${GUEST_GATEWAY_IP}:${String(handoff.apiServerPort)}`;
+  // The bridge the runtime makes takes this address; the API server is served there before the bridge exists.
+  const { gatewayIp } = parseSubnet(QEMU_RUNTIME_DEFAULTS.subnet);
+  const guestServer = `https://${gatewayIp}:${String(handoff.apiServerPort)}`;
   return {
-    controlPlane: { guestFacingAddress: GUEST_GATEWAY_IP, apiServerPort: handoff.apiServerPort },
+    controlPlane: { guestFacingAddress: gatewayIp, apiServerPort: handoff.apiServerPort },
     controllerServer: () => guestServer,
     async start(cluster, _binaries, controlPlane) {
       const relay = await startUnixToTcpRelay({ socketPath: handoff.apiServerSocket, host: "127.0.0.1", port: handoff.apiServerPort });

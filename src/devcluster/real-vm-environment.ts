@@ -24,5 +24,5 @@ export async function startRealVmEnvironment(options: {
   const config = { apiVersion: `${CONFIG_GROUP}/${CONFIG_VERSION}`, kind: "MaroonedPodsConfig", metadata: { name: CONFIG_NAME }, spec: { joinMethod: "kubeadm" } };
   await applyObjects(cluster.kubeConfig, [config], "maroonedpods-devcluster");
   logger.info({ component: "qemu-runtime", workDir: options.workDir }, "starting the QEMU VM runtime");
-  return startQemuVmRuntime({ kubeConfig: cluster.kubeConfig, logger, image: options.image, workDir: options.workDir });
+  return startQemuVmRuntime({ kubeConfig: cluster.kubeConfig, logger, options: { image: options.image, workDir: options.workDir } });
 }
