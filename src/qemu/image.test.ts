@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CONTROL_PLANE_VERSIONS } from "../devcluster/versions.ts";
 import { effectiveFileList, parseFileList } from "./file-list.ts";
 import { SANDBOX_IMAGE } from "./images.ts";
-import { imageKey, NODE_VM_KERNEL_ARGS, nodeBinaryDirectory, nodeVmImageInputs, nodeVmImagePaths } from "./image.ts";
+import { checkNodeVmImagePrerequisites, imageKey, NODE_VM_KERNEL_ARGS, nodeBinaryDirectory, nodeVmImageInputs, nodeVmImagePaths } from "./image.ts";
 
 const repoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
 
@@ -93,5 +93,13 @@ describe("the image's cache key", () => {
     });
     expect(nodeBinaryDirectory("/cache", "v1.35.4")).toBe("/cache/node-binaries/k8s-v1.35.4");
     expect(NODE_VM_KERNEL_ARGS).toContain("root=/dev/vda");
+  });
+});
+
+describe("checkNodeVmImagePrerequisites", () => {
+  it("names every missing tool with the command that installs it", async () => {
+    const check = checkNodeVmImagePrerequisites({ PATH: "/nonexistent" });
+    await expect(check).rejects.toThrow(/mmdebstrap is not on PATH: apt-get install mmdebstrap; mkfs\.ext4 is not on PATH: apt-get install e2fsprogs;/);
+    await expect(check).rejects.toThrow(/gcc is not on PATH: apt-get install gcc libc6-dev/);
   });
 });
