@@ -27,12 +27,14 @@ readonly security_mirror="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian
 # NIC), pstore (no EFI), and systemd-firstboot, which would wait on the console for a locale
 # and a password should a boot count as the first. cloud-init's local stage only finds the
 # NoCloud seed before the network (whose config cloud-init does not render here); its network
-# stage finds the same seed, and the local one's Python start cost ~20 s under TCG.
+# stage finds the same seed, and the local one's Python start cost ~20 s under TCG. Its config
+# stage runs no module here (cloud-init.cfg): another ~30 s of Python saved.
 readonly masked_units=(
   apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service
   dpkg-db-backup.timer man-db.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer
   getty.target getty@tty1.service serial-getty@ttyS0.service console-getty.service
-  networking.service systemd-firstboot.service systemd-pstore.service cloud-init-local.service
+  networking.service systemd-firstboot.service systemd-pstore.service
+  cloud-init-local.service cloud-config.service
 )
 readonly enabled_units=(
   systemd-networkd.service systemd-networkd-wait-online.service

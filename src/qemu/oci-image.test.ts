@@ -71,21 +71,28 @@ describe("tarArchive", () => {
 });
 
 describe("ociImageLayout", () => {
-  it.each([
-    ["the sandbox image", sandboxImage(Buffer.from("pause binary")), SANDBOX_IMAGE, ["pause"]],
-    ["the shell image", shellImage(Buffer.from("busybox binary")), SHELL_IMAGE, ["bin/busybox"]],
-  ] as const)("%s: index, manifest, config and layer with matching digests and sizes, named for ctr import", (_, image, name, layerFiles) => {
-    const files = untar(ociImageLayout(image));
-    expect(parse(files.get("oci-layout"))).toEqual({ imageLayoutVersion: "1.0.0" });
-    const index = parse(files.get("index.json")) as { mediaType: string; manifests: (Descriptor & { platform: unknown; annotations: Record<string, string> })[] };
-    expect(index.mediaType).toBe(MEDIA_TYPES.index);
-    expect(index.manifests).toHaveLength(1);
-    const [entry] = index.manifests;
-    if (!entry) throw new Error("no manifest in the index");
-    expect(entry.mediaType).toBe(MEDIA_TYPES.manifest);
-    expect(entry.platform).toEqual({ architecture: "amd64", os: "linux" });
-    expect(entry.annotations).toEqual({ "io.containerd.image.name": name, "org.opencontainers.image.ref.name": name });
+  const images = [sandboxImage(Buffer.from("pause binary")), shellImage(Buffer.from("busybox binary"))];
+  const files = untar(ociImageLayout(images));
+  const index = parse(files.get("index.json")) as { mediaType: string; manifests: (Descriptor & { platform: unknown; annotations: Record<string, string> })[] };
 
+  it("is a layout with one index entry per image, named for ctr import", () => {
+    expect(parse(files.get("oci-layout"))).toEqual({ imageLayoutVersion: "1.0.0" });
+    expect(index.mediaType).toBe(MEDIA_TYPES.index);
+    expect(index.manifests.map((entry) => entry.annotations)).toEqual(
+      [SANDBOX_IMAGE, SHELL_IMAGE].map((name) => ({ "io.containerd.image.name": name, "org.opencontainers.image.ref.name": name })),
+    );
+    for (const entry of index.manifests) {
+      expect(entry.mediaType).toBe(MEDIA_TYPES.manifest);
+      expect(entry.platform).toEqual({ architecture: "amd64", os: "linux" });
+    }
+  });
+
+  it.each([
+    [SANDBOX_IMAGE, ["pause"]],
+    [SHELL_IMAGE, ["bin/busybox"]],
+  ] as const)("%s: manifest, config and layer with matching digests and sizes", (name, layerFiles) => {
+    const entry = index.manifests.find((candidate) => candidate.annotations["io.containerd.image.name"] === name);
+    if (!entry) throw new Error(`no ${name} in the index`);
     const manifest = parse(blob(files, entry)) as { config: Descriptor; layers: Descriptor[] };
     expect(manifest.config.mediaType).toBe(MEDIA_TYPES.config);
     expect(manifest.layers.map((layer) => layer.mediaType)).toEqual([MEDIA_TYPES.layer]);
@@ -95,9 +102,14 @@ describe("ociImageLayout", () => {
     const layer = blob(files, layerDescriptor);
     expect(config).toMatchObject({ os: "linux", architecture: "amd64", rootfs: { type: "layers", diff_ids: [digestOf(layer)] } });
     expect([...untar(layer).keys()]).toEqual(layerFiles);
-    expect([...files.keys()].filter((file) => file.startsWith("blobs/")).sort()).toEqual(
-      [entry.digest, manifest.config.digest, layerDescriptor.digest].map((digest) => `blobs/sha256/${digest.slice("sha256:".length)}`).sort(),
-    );
+  });
+
+  it("holds exactly the blobs the manifests name, each once", () => {
+    const named = index.manifests.flatMap((entry) => {
+      const manifest = parse(blob(files, entry)) as { config: Descriptor; layers: Descriptor[] };
+      return [entry.digest, manifest.config.digest, ...manifest.layers.map((layer) => layer.digest)];
+    });
+    expect([...files.keys()].filter((file) => file.startsWith("blobs/")).sort()).toEqual([...new Set(named)].map((digest) => `blobs/sha256/${digest.slice("sha256:".length)}`).sort());
   });
 
   it("gives the shell image a link per applet and sh as its command", () => {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { SANDBOX_IMAGE, SHELL_IMAGE } from "./images.ts";
 import { ociImageLayout, type OciImage, type TarEntry } from "./oci-image.ts";
 
-/** Where the image tars sit in the VM's root; marooned-preload-images.service imports every tar there. */
+/** Where the image tar sits in the VM's root; marooned-preload-images.service imports every tar there. */
 export const PRELOAD_DIRECTORY = "/usr/share/marooned/images";
 
 /** The busybox applets the shell image links, enough for test pods' commands and probes. */
@@ -28,14 +28,11 @@ export function shellImage(busybox: Buffer): OciImage {
   return { name: SHELL_IMAGE, layer, cmd: ["sh"] };
 }
 
-/** Writes both image tars into the VM's root: the pause binary from the build, busybox from the root's own busybox-static. */
+/** Writes both images, as one tar, into the VM's root: the pause binary from the build, busybox from the root's own busybox-static. */
 export async function writePreloadImages(rootfs: string, pauseBinary: string): Promise<string[]> {
   const directory = join(rootfs, PRELOAD_DIRECTORY);
   await mkdir(directory, { recursive: true });
-  const images = [
-    { file: "pause.tar", image: sandboxImage(await readFile(pauseBinary)) },
-    { file: "shell.tar", image: shellImage(await readFile(join(rootfs, "bin/busybox"))) },
-  ];
-  for (const { file, image } of images) await writeFile(join(directory, file), ociImageLayout(image));
-  return images.map(({ image }) => image.name);
+  const images = [sandboxImage(await readFile(pauseBinary)), shellImage(await readFile(join(rootfs, "bin/busybox")))];
+  await writeFile(join(directory, "preload.tar"), ociImageLayout(images));
+  return images.map((image) => image.name);
 }
