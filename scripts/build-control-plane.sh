@@ -8,13 +8,21 @@
 #   ETCD_VERSION        e.g. v3.6.16
 #   KWOK_VERSION        e.g. v0.7.0
 #   OUT_DIR             where the binaries go (one directory per version set)
+# Optional, for other callers of the same build method (the node VM image
+# builds kubelet and kubeadm with COMPONENTS=kubernetes KUBERNETES_COMMANDS="kubelet kubeadm"):
+#   COMPONENTS          which of "etcd kubernetes kwok" to build (default: all three)
+#   KUBERNETES_COMMANDS which k8s.io/kubernetes/cmd/* to build (default: the control plane's three)
 set -euo pipefail
 
 die() { echo "build-control-plane: $*" >&2; exit 1; }
 
+COMPONENTS="${COMPONENTS:-etcd kubernetes kwok}"
+KUBERNETES_COMMANDS="${KUBERNETES_COMMANDS:-kube-apiserver kube-scheduler kube-controller-manager}"
+wants() { case " $COMPONENTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
 : "${KUBERNETES_VERSION:?KUBERNETES_VERSION is required (e.g. v1.35.4)}"
-: "${ETCD_VERSION:?ETCD_VERSION is required (e.g. v3.6.16)}"
-: "${KWOK_VERSION:?KWOK_VERSION is required (e.g. v0.7.0)}"
+if wants etcd; then : "${ETCD_VERSION:?ETCD_VERSION is required (e.g. v3.6.16)}"; fi
+if wants kwok; then : "${KWOK_VERSION:?KWOK_VERSION is required (e.g. v0.7.0)}"; fi
 : "${OUT_DIR:?OUT_DIR is required}"
 
 command -v go >/dev/null 2>&1 || die "no Go toolchain on PATH: install Go >= 1.25 (https://go.dev/doc/install) and re-run"
@@ -40,7 +48,8 @@ build_kubernetes() {
   sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$upstream_mod" | while read -r mod; do
     go mod edit -replace "${mod}=${mod}@v0.${minor_patch}"
   done
-  local cmds=(kube-apiserver kube-scheduler kube-controller-manager)
+  local cmds
+  read -r -a cmds <<<"$KUBERNETES_COMMANDS"
   local pkgs=() c
   for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c@${KUBERNETES_VERSION}"); done
   go get "${pkgs[@]}"
@@ -76,8 +85,13 @@ build_kwok() {
   mv "$gobin/kwok" "$OUT_DIR/kwok"
 }
 
-have etcd || build_etcd
-{ have kube-apiserver && have kube-scheduler && have kube-controller-manager; } || build_kubernetes
-have kwok || build_kwok
+have_kubernetes() {
+  local c
+  for c in $KUBERNETES_COMMANDS; do have "$c" || return 1; done
+}
+
+if wants etcd; then have etcd || build_etcd; fi
+if wants kubernetes; then have_kubernetes || build_kubernetes; fi
+if wants kwok; then have kwok || build_kwok; fi
 rm -rf "$work_root"
 log "binaries ready in $OUT_DIR"

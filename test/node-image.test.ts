@@ -15,12 +15,20 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SPEC_DEFAULTS } from "../src/controller/config.ts";
 import { locatePythonTools, type PythonTools } from "../src/devcluster/python-tools.ts";
 import { defaultCacheRoot, PYTHON_TOOL_VERSIONS } from "../src/devcluster/versions.ts";
+import { effectiveFileList, parseFileList, type FileListEntry } from "../src/qemu/file-list.ts";
+import { FILE_LISTS } from "../src/qemu/image.ts";
 import { loadVectors, type ValidVector } from "../src/joininfo/test-vectors.test-support.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const NODE_DIR = join(REPO, "images/node");
 const STUBS_DIR = join(REPO, "test/fixtures/node-boot-stubs");
-const SCRIPTS = ["images/node/marooned-node-boot.sh", "scripts/build-control-plane.sh", ".ci/run", ...readdirSync(STUBS_DIR).map((stub) => `test/fixtures/node-boot-stubs/${stub}`)];
+const SCRIPTS = [
+  "images/node/marooned-node-boot.sh",
+  "images/node/install-files.sh",
+  "images/node/vm/initramfs/hooks/marooned-virtio",
+  "scripts/build-control-plane.sh",
+  "scripts/build-node-vm-image.sh",
+  ".ci/run", ...readdirSync(STUBS_DIR).map((stub) => `test/fixtures/node-boot-stubs/${stub}`)];
 const BOOT_SCRIPT = "/usr/libexec/marooned/marooned-node-boot";
 const JOIN_INFO = "/etc/marooned/join-info.yaml";
 const K3S_CONFIG = "/etc/rancher/k3s/config.yaml";
@@ -56,6 +64,10 @@ function containerfile(name: string): Containerfile {
     .map((instruction) => instruction.getArguments().map((argument) => argument.getValue()).filter((value) => !value.startsWith("--")));
   return { name, text, copies };
 }
+
+/** A flavor's file list (images/node/<flavor>/files.txt), which its Containerfile and the dev VM build install. */
+const fileList = (name: string): FileListEntry[] => parseFileList(readFileSync(join(NODE_DIR, name), "utf8"), name);
+const KUBEADM_FILES = fileList("kubeadm/files.txt");
 
 /** Where the image puts the boot script, its helper, the schema and the unit: read from the k3s flavor's Containerfile. */
 const BOOT_FILES = containerfile("Containerfile.node").copies.filter(([source]) => source !== undefined && !source.includes("/"));
@@ -283,10 +295,42 @@ describe("the Containerfiles", () => {
     expect(file.text).toContain("ARG BASE_IMAGE=quay.io/centos-bootc/centos-bootc:stream9\nFROM ${BASE_IMAGE}\n");
   });
 
+  it("the kubeadm flavor installs its files from kubeadm/files.txt, every source of which exists", () => {
+    expect(kubeadm.copies).toEqual([]);
+    expect(kubeadm.text).toContain("sh /run/marooned-context/install-files.sh /run/marooned-context / /run/marooned-context/kubeadm/files.txt\n");
+    for (const list of FILE_LISTS) for (const { source } of fileList(list).filter(({ source }) => source !== "-")) expect(existsSync(join(NODE_DIR, source)), source).toBe(true);
+  });
+
   it("both flavors lay out the boot script, its helper, the schema and the unit alike", () => {
     expect(BOOT_FILES.map(([source]) => source).sort()).toEqual(["join-config.py", "join-info.schema.json", "marooned-node-boot.service", "marooned-node-boot.sh"]);
-    expect(kubeadm.copies).toEqual(expect.arrayContaining(BOOT_FILES));
+    expect(KUBEADM_FILES.map(({ source, destination }) => [source, destination])).toEqual(expect.arrayContaining(BOOT_FILES));
+    expect(KUBEADM_FILES.find(({ destination }) => destination === BOOT_SCRIPT)?.mode).toBe(0o755);
     expect(BOOT_FILES).toContainEqual(["marooned-node-boot.sh", BOOT_SCRIPT]);
+  });
+
+  it.each([[["kubeadm/files.txt"]], [FILE_LISTS]])("install-files.sh %j installs exactly the effective list, with its modes", (lists) => {
+    const root = mkdtempSync(join(tmpdir(), "marooned-install-files-"));
+    sandboxDirs.push(root);
+    const result = run("sh", [join(NODE_DIR, "install-files.sh"), NODE_DIR, root, ...lists.map((list) => join(NODE_DIR, list))]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const expected = effectiveFileList(lists.map(fileList));
+    const installed = readdirSync(root, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(installed.map((entry) => join(entry.parentPath, entry.name).slice(root.length)).sort()).toEqual(expected.map(({ destination }) => destination).sort());
+    for (const { source, destination, mode } of expected) {
+      expect(readFileSync(join(root, destination)), destination).toEqual(readFileSync(join(NODE_DIR, source)));
+      expect(statSync(join(root, destination)).mode & 0o7777, destination).toBe(mode);
+    }
+  });
+
+  it("install-files.sh refuses a malformed list line and installs nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "marooned-install-files-"));
+    sandboxDirs.push(dir);
+    writeFileSync(join(dir, "files.txt"), "join-config.py /usr/libexec/marooned/join-config.py 0644\njoin-config.py ../etc/passwd 0644\n");
+    const result = run("sh", [join(NODE_DIR, "install-files.sh"), NODE_DIR, join(dir, "root"), join(dir, "files.txt")]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("files.txt:2: destination must be absolute, without ..: ../etc/passwd");
+    expect(existsSync(join(dir, "root"))).toBe(false);
   });
 
   it("pins the agents' versions with build args and never enables k3s-agent at build time", () => {
@@ -294,7 +338,7 @@ describe("the Containerfiles", () => {
     expect(kubeadm.text).toMatch(/^ARG KUBERNETES_VERSION=v\d+\.\d+\.\d+$/m);
     const runs = DockerfileParser.parse(k3s.text).getInstructions().filter((instruction) => instruction.getKeyword() === "RUN");
     expect(runs.map((instruction) => instruction.getArgumentsContent() ?? "").filter((command) => command.includes("k3s-agent"))).toEqual([]);
-    expect(kubeadm.copies).toContainEqual(["kubeadm/10-kubeadm.conf", "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"]);
+    expect(KUBEADM_FILES).toContainEqual({ source: "kubeadm/10-kubeadm.conf", destination: "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf", mode: 0o644 });
   });
 
   it("puts the kernel and initrd where the controller's kernelBoot defaults look", () => {
