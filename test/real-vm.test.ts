@@ -12,7 +12,8 @@ import { OWNED_LABELS, POD_CONDITIONS } from "../src/api/conditions.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { BOOT_TIMELINE_ANNOTATION } from "../src/qemu/constants.ts";
 import { SHELL_IMAGE } from "../src/qemu/images.ts";
-import { requireRealVmPrerequisites } from "../src/qemu/prerequisites.ts";
+import { checkNodeVmImagePrerequisites } from "../src/qemu/image.ts";
+import { checkRuntimeTools } from "../src/qemu/prerequisites.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { startDevProcess, type DevProcess } from "./support/dev-process.ts";
 import { requireKubectl } from "./support/kubectl.ts";
@@ -57,7 +58,7 @@ function qemuPidsOf(vmiName: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    let cmdline = "";
+    let cmdline: string;
     try {
       cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
     } catch {
@@ -93,11 +94,13 @@ function printTimeline(label: string, pod: V1Pod, vmi: V1VirtualMachineInstance,
     ["container started", started],
   ];
   const lines = rows.map(([what, at]) => `  ${what.padEnd(40)} +${seconds(pod.metadata?.creationTimestamp, at)} s`);
-  console.log(`real-VM timeline, ${label} (seconds from pod create):\n${lines.join("\n")}`);
+  process.stdout.write(`real-VM timeline, ${label} (seconds from pod create):\n${lines.join("\n")}\n`);
 }
 
 beforeAll(async () => {
-  await requireRealVmPrerequisites();
+  // Each names its one-line fix (apt-get install ...): a machine without QEMU fails here, it never skips.
+  await checkNodeVmImagePrerequisites();
+  await checkRuntimeTools();
   dir = await mkdtemp(join(tmpdir(), "maroonedpods-real-vm-"));
   kubeconfig = join(dir, "kubeconfig");
   // The first run builds the node image (minutes) before anything starts.
@@ -115,7 +118,7 @@ beforeAll(async () => {
 }, 50 * 60_000);
 
 afterAll(async () => {
-  const code = await dev?.stop();
+  const code = await (dev as DevProcess | undefined)?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
   expect(code).toBe(0);
   // Nothing outlives the environment: no QEMU, no namespace.

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { CONTROL_PLANE_VERSIONS } from "../devcluster/versions.ts";
 import { effectiveFileList, parseFileList } from "./file-list.ts";
 import { SANDBOX_IMAGE } from "./images.ts";
-import { checkNodeVmImagePrerequisites, imageKey, NODE_VM_KERNEL_ARGS, nodeBinaryDirectory, nodeVmImageInputs, nodeVmImagePaths } from "./image.ts";
+import { checkNodeVmImagePrerequisites, imageKey, nodeBinaryDirectory, nodeVmImageInputs, nodeVmImagePaths } from "./image.ts";
+import { NODE_VM_KERNEL_ARGS } from "./types.ts";
 
 const repoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
 

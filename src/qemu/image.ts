@@ -8,6 +8,7 @@ import { PrerequisiteError, requireGo, runTool } from "../devcluster/prerequisit
 import { CONTROL_PLANE_VERSIONS, MINIMUM_GO_VERSIONS } from "../devcluster/versions.ts";
 import { effectiveFileList, parseFileList } from "./file-list.ts";
 import { writePreloadImages } from "./preload-images.ts";
+import type { NodeVmImage } from "./types.ts";
 
 /**
  * The guest image real dev VMs boot: the kubeadm flavor of the node image on
@@ -24,14 +25,8 @@ const BINARIES_SCRIPT = join(REPO, "scripts/build-control-plane.sh");
 export const FILE_LISTS = ["kubeadm/files.txt", "vm/files.txt"] as const;
 export const NODE_BINARIES = ["kubelet", "kubeadm"] as const;
 
-/** The kernel command line the image boots with: root on the first virtio disk, the serial console as the log. */
-export const NODE_VM_KERNEL_ARGS = "root=/dev/vda rw console=ttyS0 panic=-1";
-
-export interface NodeVmImage {
-  readonly kernel: string;
-  readonly initrd: string;
-  /** A raw ext4 image; boot it through a copy-on-write overlay, never directly. */
-  readonly rootfs: string;
+/** A built image: what a VM boots, and where it lives in the cache under which key. */
+export interface BuiltNodeVmImage extends NodeVmImage {
   readonly key: string;
   readonly directory: string;
 }
@@ -39,7 +34,7 @@ export interface NodeVmImage {
 export const nodeBinaryDirectory = (cacheRoot: string, kubernetesVersion: string): string => join(cacheRoot, "node-binaries", `k8s-${kubernetesVersion}`);
 export const nodeVmImageDirectory = (cacheRoot: string, key: string): string => join(cacheRoot, "node-vm-image", key);
 
-export function nodeVmImagePaths(cacheRoot: string, key: string): NodeVmImage {
+export function nodeVmImagePaths(cacheRoot: string, key: string): BuiltNodeVmImage {
   const directory = nodeVmImageDirectory(cacheRoot, key);
   return { kernel: join(directory, "vmlinuz"), initrd: join(directory, "initrd.img"), rootfs: join(directory, "rootfs.raw"), key, directory };
 }
@@ -145,7 +140,7 @@ async function removeAbandonedBuilds(parent: string): Promise<void> {
  * kubeadm are cached on their own). The build runs in a temp directory renamed
  * into place at the end, so an interrupted one never looks complete.
  */
-export async function ensureNodeVmImage(options: { cacheRoot: string; logger: Logger; kubernetesVersion?: string }): Promise<NodeVmImage> {
+export async function ensureNodeVmImage(options: { cacheRoot: string; logger: Logger; kubernetesVersion?: string }): Promise<BuiltNodeVmImage> {
   const { cacheRoot, logger } = options;
   const kubernetesVersion = options.kubernetesVersion ?? CONTROL_PLANE_VERSIONS.kubernetes;
   const key = imageKey(await nodeVmImageInputs(kubernetesVersion));
