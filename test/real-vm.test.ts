@@ -33,7 +33,6 @@ let kubeconfig: string;
 let dir: string;
 let core: CoreV1Api;
 let custom: CustomObjectsApi;
-let vmWorkDir: string;
 
 const kubectl = (...args: string[]) => execFileSync(requireKubectl(), ["--kubeconfig", kubeconfig, "-n", NAMESPACE, ...args], { encoding: "utf8", timeout: 60_000 });
 
@@ -109,10 +108,7 @@ beforeAll(async () => {
   kc.loadFromFile(kubeconfig);
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
-  const started = dev.output().split("\n").map((line) => { try { return JSON.parse(line) as { msg?: string; workDir?: string }; } catch { return {}; } })
-    .find((entry) => entry.msg === "starting the QEMU VM runtime");
-  vmWorkDir = started?.workDir ?? "";
-  expect(vmWorkDir).not.toBe("");
+  expect(logEntries().some((entry) => entry.msg === "starting the QEMU VM runtime")).toBe(true);
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   await pollUntil("the default ServiceAccount", () => core.readNamespacedServiceAccount({ namespace: NAMESPACE, name: "default" }).catch(() => undefined), { timeoutMs: 60_000, intervalMs: 500 });
 }, 50 * 60_000);
@@ -204,7 +200,7 @@ describe("marooned pods on real QEMU VMs", () => {
       ];
       return vmis.length === 0 && node === undefined && secrets.length === 0 && qemuPidsOf(nodeName).length === 0 ? true : undefined;
     }, { timeoutMs: 180_000, intervalMs: 2_000 });
-    expect(existsSync(join(vmWorkDir, `${DEFAULT_VM_NAMESPACE}_${nodeName}`))).toBe(false);
+    expect(vmDirsOf(nodeName).filter((d) => existsSync(d))).toEqual([]);
   }, BOOT_TIMEOUT_MS * 2);
 
   it("deleting a pod stops its QEMU and removes its files, node and secrets", async () => {
@@ -212,15 +208,31 @@ describe("marooned pods on real QEMU VMs", () => {
     const uid = pod.metadata?.uid ?? "";
     const nodeName = pod.spec?.nodeName ?? "";
     expect(qemuPidsOf(nodeName)).toHaveLength(1);
+    expect(vmDirsOf(nodeName).filter((d) => existsSync(d))).toHaveLength(1);
     await core.deleteNamespacedPod({ namespace: NAMESPACE, name: "a", gracePeriodSeconds: 0 });
     await pollUntil("pod a's QEMU, VM files, node and secrets to be gone", async () => {
       const node = await core.readNode({ name: nodeName }).catch(() => undefined);
       const secrets = (await core.listNamespacedSecret({ namespace: KUBE_SYSTEM_NAMESPACE, labelSelector: `${OWNED_LABELS.podUid}=${uid}` })).items;
-      const gone = qemuPidsOf(nodeName).length === 0 && !existsSync(join(vmWorkDir, `${DEFAULT_VM_NAMESPACE}_${nodeName}`));
+      const gone = qemuPidsOf(nodeName).length === 0 && vmDirsOf(nodeName).every((d) => !existsSync(d));
       return gone && node === undefined && secrets.length === 0 && (await vmisOf(uid)).length === 0 ? true : undefined;
     }, { timeoutMs: 180_000, intervalMs: 2_000 });
   }, 240_000);
 });
+
+/** The directories the runtime said it made for the VMI (its "QEMU started" log lines). */
+function vmDirsOf(vmiName: string): string[] {
+  return logEntries().filter((e) => e.msg === "QEMU started" && e.vmi === `${DEFAULT_VM_NAMESPACE}/${vmiName}` && typeof e.vmDir === "string").map((e) => String(e.vmDir));
+}
+
+function logEntries(): Record<string, unknown>[] {
+  return dev.output().split("\n").flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
 
 function kcOf(): KubeConfig {
   const kc = new KubeConfig();

@@ -188,8 +188,10 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
 
   const failureReason = async (exit: ProcessExit, vm: Vm): Promise<string> => {
     const how = exit.error ? `could not run: ${exit.error}` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? "?"}`;
+    // QEMU's own complaint (a bad option, a missing file) is in its log, not on the serial console.
+    const own = lastLines(await readFile(join(vm.vmDir, "qemu.log"), "utf8").catch(() => ""), FAILURE_SERIAL_LINES);
     const serial = lastLines(await readFile(vm.serialLog, "utf8").catch(() => ""), FAILURE_SERIAL_LINES);
-    return `QEMU ${how}${serial.length > 0 ? `; last serial lines: ${serial.join(" | ")}` : ""}`;
+    return `QEMU ${how}${own.length > 0 ? `: ${own.join(" | ")}` : ""}${serial.length > 0 ? `; last serial lines: ${serial.join(" | ")}` : ""}`;
   };
 
   const onExit = async (vm: Vm, process: OwnedProcess, exit: ProcessExit) => {
@@ -322,7 +324,8 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
     if (phase === "Failed" || phase === "Succeeded") return;
     const vm: Vm = {
       key, vmi, uid,
-      vmDir: join(vmsDir, `${namespace}_${name}_${uid.slice(0, 8)}`),
+      // Named by UID alone: the QMP socket's path inside must stay under the 108 bytes a unix socket path may have.
+      vmDir: join(vmsDir, uid),
       serialLog: join(serialDir, `${namespace}_${name}_${uid.slice(0, 8)}.log`),
       transitions: vmi.status?.phaseTransitionTimestamps ?? [],
       gone: false, serialCarry: "", timeline: {}, annotationWrites: Promise.resolve(),
