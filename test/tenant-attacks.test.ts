@@ -239,8 +239,8 @@ describe("quota sees the VM", () => {
     for (const created of [labeled, byClass]) {
       await runningPod(namespace, created.metadata?.name ?? "");
       const vmi = await vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(created.metadata?.uid ?? ""));
-      // Each VM is exactly its pod's charge: requests plus the RuntimeClass overhead.
-      expect(vmi.spec.domain.resources?.requests).toEqual({ cpu: "1500m", memory: "1536Mi" });
+      // Each VM is its pod's charge (requests plus the RuntimeClass overhead) and the fixed guest reserve (256Mi).
+      expect(vmi.spec.domain.resources?.requests).toEqual({ cpu: "1500m", memory: "1792Mi" });
     }
     const over = await refused(() => api.createNamespacedPod({ namespace, body: sized("one-too-many", { labels: { [MAROON_LABEL]: "true" } }) }));
     expect(over.code).toBe(403);

@@ -141,9 +141,9 @@ describe("the Secrets and the VMI", () => {
     expect(info.taints).toEqual([{ key: "example.com/dedicated", value: POD_UID, effect: "NoSchedule" }]);
   });
 
-  it("VMI: sized as asked, whole vCPUs, no kernelBoot by default", () => {
+  it("VMI: sized as asked plus the guest reserve, whole vCPUs, no kernelBoot by default", () => {
     const vmi = virtualMachineInstance(pod, "vm", defaultConfig(), { cpuMillis: 2_250, memoryBytes: 3_328 * 1024 ** 2, guestCpus: 3 });
-    expect(vmi.spec.domain).toMatchObject({ cpu: { cores: 3, sockets: 1, threads: 1 }, memory: { guest: "3328Mi" }, resources: { requests: { cpu: "2250m", memory: "3328Mi" } } });
+    expect(vmi.spec.domain).toMatchObject({ cpu: { cores: 3, sockets: 1, threads: 1 }, memory: { guest: "3584Mi" }, resources: { requests: { cpu: "2250m", memory: "3584Mi" } } });
     expect(vmi.spec.domain.firmware).toBeUndefined();
     expect(vmi.spec.terminationGracePeriodSeconds).toBe(0);
   });

@@ -122,6 +122,7 @@ export function virtualMachineInstance(pod: PodIdentity, vmName: string, config:
 
 function vmiWith(metadata: V1VirtualMachineInstance["metadata"], vmName: string, config: ControllerConfig, size: VmSize): V1VirtualMachineInstance {
   const kernelBoot = config.kernelBoot;
+  const memory = formatMemoryBytes(size.memoryBytes + config.guestReservedMemoryBytes);
   return {
     apiVersion: `${VMI_GROUP}/${VMI_VERSION}`,
     kind: "VirtualMachineInstance",
@@ -131,8 +132,8 @@ function vmiWith(metadata: V1VirtualMachineInstance["metadata"], vmName: string,
       domain: {
         // All three spelled out: KubeVirt multiplies them, and its defaulting of the other two differs by version.
         cpu: { cores: size.guestCpus, sockets: 1, threads: 1 },
-        memory: { guest: formatMemoryBytes(size.memoryBytes) },
-        resources: { requests: { cpu: formatCpuMillis(size.cpuMillis), memory: formatMemoryBytes(size.memoryBytes) } },
+        memory: { guest: memory },
+        resources: { requests: { cpu: formatCpuMillis(size.cpuMillis), memory } },
         devices: {
           disks: [
             { name: "containerdisk", disk: { bus: "virtio" } },

@@ -28,6 +28,7 @@ describe("resolveConfig: defaults", () => {
       overhead: { cpuMillis: 1_000, memoryBytes: 1024 * Mi },
       max: { cpuMillis: 16_000, memoryBytes: 64 * Gi },
     },
+    guestReservedMemoryBytes: 256 * Mi,
     kernelBoot: undefined,
     taintKeyPrefix: "maroonedpods.io",
     joinMethod: "k3s",

@@ -22,6 +22,8 @@ export interface ControllerConfig {
   /** Pre-booted single-use VMs a pod that fits claims instead of launching its own; size 0 (the default): none. */
   readonly warmPool: WarmPoolConfig;
   readonly sizing: VmSizingConfig;
+  /** Added to every VM's memory for what the guest keeps from its kubelet (kernel, eviction threshold); see SPEC_DEFAULTS. */
+  readonly guestReservedMemoryBytes: number;
   readonly kernelBoot: KernelBoot | undefined;
   readonly taintKeyPrefix: string;
   readonly joinMethod: JoinMethod;
@@ -50,6 +52,7 @@ export interface MaroonedPodsConfigSpec {
   baseVMResources?: { cpu?: string; memoryMi?: number };
   resourceOverhead?: { cpu?: string; memory?: string };
   maxVMResources?: { cpu?: string; memory?: string };
+  guestReservedMemory?: string;
   enableKernelBoot?: boolean;
   kernelBootConfig?: { kernelPath?: string; initrdPath?: string; kernelArgs?: string };
   nodeTaintKey?: string;
@@ -71,6 +74,10 @@ export const SPEC_DEFAULTS = {
   // so every pod is charged it; it covers the base VM, so no VM costs more than its pod's charge.
   resourceOverhead: { cpu: "1", memory: "1Gi" },
   maxVMResources: { cpu: "16", memory: "64Gi" },
+  // A real kubelet's allocatable memory is its VM's less what the guest kernel keeps and the eviction threshold
+  // (a 1 GiB guest under QEMU: 909 MiB). The scheduler must still fit requests + overhead onto it, so each VM gets
+  // this much more memory than the pod is charged: fixed by the operator, never by a tenant.
+  guestReservedMemory: "256Mi",
   enableKernelBoot: false,
   kernelBootConfig: { kernelPath: "/boot/vmlinuz", initrdPath: "/boot/initramfs.img", kernelArgs: "console=ttyS0" },
   nodeTaintKey: DEFAULT_TAINT_KEY_PREFIX,
@@ -162,6 +169,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
     overhead: { cpuMillis: quantity(errors, "resourceOverhead.cpu", parseCpuMillis, overhead.cpu), memoryBytes: quantity(errors, "resourceOverhead.memory", parseMemoryBytes, overhead.memory) },
     max: { cpuMillis: quantity(errors, "maxVMResources.cpu", parseCpuMillis, max.cpu), memoryBytes: quantity(errors, "maxVMResources.memory", parseMemoryBytes, max.memory) },
   };
+  const guestReservedMemoryBytes = quantity(errors, "guestReservedMemory", parseMemoryBytes, s.guestReservedMemory ?? SPEC_DEFAULTS.guestReservedMemory);
   // An unparsable quantity stands in as 0: comparing with it would blame a field that is fine.
   if (errors.length === errorsBeforeSizing && (sizing.base.cpuMillis > sizing.max.cpuMillis || sizing.base.memoryBytes > sizing.max.memoryBytes)) errors.push("baseVMResources: must not exceed maxVMResources");
   else if (errors.length === errorsBeforeSizing && (sizing.overhead.cpuMillis < sizing.base.cpuMillis || sizing.overhead.memoryBytes < sizing.base.memoryBytes)) {
@@ -189,6 +197,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
       nodeImage: s.nodeImage ?? SPEC_DEFAULTS.nodeImage,
       warmPool: { size: warmPoolSize, vmResources: poolResources },
       sizing,
+      guestReservedMemoryBytes,
       kernelBoot: enableKernelBoot ? kernel : undefined,
       taintKeyPrefix,
       joinMethod: joinMethod as JoinMethod,

@@ -150,9 +150,10 @@ describe("decideLaunch: first launch", () => {
 
 describe("decideLaunch: VM sizing and kernel boot", () => {
   it.each([
-    ["the fixture's requests plus the overhead", {}, { cpu: "1500m", memory: "1536Mi", cores: 2 }],
-    ["whole CPUs plus the overhead", { cpu: "2", memory: "3Gi" }, { cpu: "3", memory: "4Gi", cores: 3 }],
-    ["a fraction of a CPU rounds the vCPUs up", { cpu: "100m", memory: "2Gi" }, { cpu: "1100m", memory: "3Gi", cores: 2 }],
+    // Memory: requests + overhead, plus the default guest reserve of 256Mi.
+    ["the fixture's requests plus the overhead", {}, { cpu: "1500m", memory: "1792Mi", cores: 2 }],
+    ["whole CPUs plus the overhead", { cpu: "2", memory: "3Gi" }, { cpu: "3", memory: "4352Mi", cores: 3 }],
+    ["a fraction of a CPU rounds the vCPUs up", { cpu: "100m", memory: "2Gi" }, { cpu: "1100m", memory: "3328Mi", cores: 2 }],
   ])("%s", (_, requests, expected) => {
     const o = makeObserved({ pod: makePod({ requests }) });
     const vmi = actionsOf(launch(o), "createVmi")[0]?.vmi;
@@ -323,10 +324,10 @@ describe("decideLaunch: a VM never costs more than the pod is charged", () => {
     expect(reportsOf(result)[0]).toMatchObject({ type: "Warning", reason: REASONS.VMCostExceedsCharge });
   });
 
-  it("sizes the VM to exactly the charge with the defaults", () => {
+  it("sizes the VM to the charge plus the fixed guest reserve with the defaults", () => {
     const vmi = actionsOf(launch(makeObserved()), "createVmi")[0]?.vmi;
     // requests 500m / 512Mi plus the RuntimeClass overhead 1 / 1Gi, which the pod was charged.
-    expect(vmi?.spec.domain.resources?.requests).toEqual({ cpu: "1500m", memory: "1536Mi" });
+    expect(vmi?.spec.domain.resources?.requests).toEqual({ cpu: "1500m", memory: "1792Mi" });
   });
 
 });
