@@ -4,11 +4,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OWNED_LABELS, POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../src/api/conditions.ts";
 import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, MAROONED_NODE_LABEL, NODE_POD_UID_LABEL, SCHEDULING_GATE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
-import { isNotFound } from "../src/kube/errors.ts";
 import { FAULTS_CONFIGMAP, INJECT_FAILURE_ANNOTATION } from "../src/simulator/constants.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { pollUntil } from "../src/util/poll.ts";
-import { adminKubeConfig, createNamespace, vmiClient } from "./support/kube.ts";
+import { adminKubeConfig, gone, namespaceWithServiceAccount, runningPod, vmiClient } from "./support/kube.ts";
 import { withoutPolicyBinding } from "./support/policies.ts";
 import { startComponent, startStack, type Stack } from "./support/stack.ts";
 import { POLICY_NAMES } from "../webhook/manifests.ts";
@@ -24,31 +23,6 @@ const maroonedPod = (name: string, extra: Partial<NonNullable<V1Pod["spec"]>> = 
   metadata: { name, labels: { [MAROON_LABEL]: "true" } },
   spec: { containers: [{ name: "main", image: "registry.example/app:1", resources: { requests: { cpu: "500m", memory: "256Mi" } } }], ...extra },
 });
-
-async function namespaceWithServiceAccount(prefix: string): Promise<string> {
-  const namespace = await createNamespace(admin, prefix);
-  await pollUntil(`default ServiceAccount in ${namespace}`, async () => (await core.readNamespacedServiceAccount({ namespace, name: "default" })).metadata?.name, { timeoutMs: 30_000 });
-  return namespace;
-}
-
-async function runningPod(namespace: string, name: string): Promise<V1Pod> {
-  return pollUntil(`pod ${namespace}/${name} Running`, async () => {
-    const pod = await core.readNamespacedPod({ namespace, name });
-    return pod.status?.phase === "Running" ? pod : undefined;
-  }, { timeoutMs: 90_000, intervalMs: 500 });
-}
-
-async function gone(what: string, read: () => Promise<unknown>): Promise<void> {
-  await pollUntil(`${what} to be gone`, async () => {
-    try {
-      await read();
-      return undefined;
-    } catch (error) {
-      if (isNotFound(error)) return true;
-      throw error;
-    }
-  }, { timeoutMs: 60_000, intervalMs: 500 });
-}
 
 async function tokensFor(uid: string) {
   return (await core.listNamespacedSecret({ namespace: "kube-system", labelSelector: `${OWNED_LABELS.podUid}=${uid}` })).items;
@@ -66,10 +40,10 @@ afterAll(async () => {
 
 describe("the controller, end to end with the webhook, the real scheduler and the KubeVirt simulator", () => {
   it("runs a labeled pod on its own verified VM node and deletes the bootstrap token", async () => {
-    const namespace = await namespaceWithServiceAccount("e2e");
+    const namespace = await namespaceWithServiceAccount(admin, "e2e");
     const created = await core.createNamespacedPod({ namespace, body: maroonedPod("app") });
     const uid = created.metadata?.uid ?? "";
-    const pod = await runningPod(namespace, "app");
+    const pod = await runningPod(admin, namespace, "app");
 
     expect(pod.spec?.nodeName).toBe(vmName(uid));
     expect(pod.spec?.schedulingGates ?? []).toEqual([]);
@@ -93,18 +67,18 @@ describe("the controller, end to end with the webhook, the real scheduler and th
 
 
   it("runs a pod selected by the marooned RuntimeClass on its own node, paying the VM overhead", async () => {
-    const namespace = await namespaceWithServiceAccount("runtimeclass");
+    const namespace = await namespaceWithServiceAccount(admin, "runtimeclass");
     const body: V1Pod = { metadata: { name: "app" }, spec: { runtimeClassName: "marooned", containers: [{ name: "main", image: "registry.example/app:1" }] } };
     const uid = (await core.createNamespacedPod({ namespace, body })).metadata?.uid ?? "";
-    const pod = await runningPod(namespace, "app");
+    const pod = await runningPod(admin, namespace, "app");
     expect(pod.spec?.nodeName).toBe(vmName(uid));
     expect(pod.spec?.nodeSelector).toEqual({ [MAROONED_NODE_LABEL]: "true", [TRUSTED_NODE_LABEL]: uid });
     expect(pod.spec?.overhead).toEqual({ cpu: "1", memory: "1Gi" });
   });
   it("`maroonedpods status` shows the pod, its VM and node, the step times and the last event", async () => {
-    const namespace = await namespaceWithServiceAccount("status");
+    const namespace = await namespaceWithServiceAccount(admin, "status");
     const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("shown") })).metadata?.uid ?? "";
-    await runningPod(namespace, "shown");
+    await runningPod(admin, namespace, "shown");
     const output = execFileSync(process.execPath, [CLI, "status", `--kubeconfig=${inject("kubeconfigPath")}`, `${namespace}/shown`], { encoding: "utf8" });
     const [header, row, ...more] = output.trimEnd().split("\n");
     expect(header).toMatch(/^POD\s+VM\s+NODE\s+PHASE\s+VM CREATED\s+NODE TRUSTED\s+RUNNING\s+LAST EVENT$/);
@@ -133,17 +107,17 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   });
 
   it("gives two pods with the same name in two namespaces distinct VMs and nodes", async () => {
-    const [a, b] = [await namespaceWithServiceAccount("twin"), await namespaceWithServiceAccount("twin")];
+    const [a, b] = [await namespaceWithServiceAccount(admin, "twin"), await namespaceWithServiceAccount(admin, "twin")];
     await core.createNamespacedPod({ namespace: a, body: maroonedPod("same") });
     await core.createNamespacedPod({ namespace: b, body: maroonedPod("same") });
-    const [podA, podB] = [await runningPod(a, "same"), await runningPod(b, "same")];
+    const [podA, podB] = [await runningPod(admin, a, "same"), await runningPod(admin, b, "same")];
     expect(podA.spec?.nodeName).toBe(vmName(podA.metadata?.uid ?? ""));
     expect(podB.spec?.nodeName).toBe(vmName(podB.metadata?.uid ?? ""));
     expect(podA.spec?.nodeName).not.toBe(podB.spec?.nodeName);
   });
 
   it("gives each pod of a 3-replica Deployment its own VM", async () => {
-    const namespace = await namespaceWithServiceAccount("deploy");
+    const namespace = await namespaceWithServiceAccount(admin, "deploy");
     await admin.makeApiClient(AppsV1Api).createNamespacedDeployment({
       namespace,
       body: {
@@ -161,7 +135,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   });
 
   it("tears down a completed Job pod's VM, Secret and node while the pod remains", async () => {
-    const namespace = await namespaceWithServiceAccount("job");
+    const namespace = await namespaceWithServiceAccount(admin, "job");
     await admin.makeApiClient(BatchV1Api).createNamespacedJob({
       namespace,
       body: { metadata: { name: "once" }, spec: { backoffLimit: 0, template: { metadata: { labels: { [MAROON_LABEL]: "true" } }, spec: { restartPolicy: "Never", containers: [{ name: "main", image: "registry.example/app:1" }] } } } },
@@ -180,7 +154,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   });
 
   it("a pod deleted while gated and held by another finalizer gets no VM after its teardown, for a minute, and goes with that finalizer", async () => {
-    const namespace = await namespaceWithServiceAccount("held");
+    const namespace = await namespaceWithServiceAccount(admin, "held");
     const hold = "example.com/hold";
     const created = await core.createNamespacedPod({ namespace, body: { ...maroonedPod("held"), metadata: { ...maroonedPod("held").metadata, finalizers: [hold] } } });
     const uid = created.metadata?.uid ?? "";
@@ -207,9 +181,9 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   }, 120_000);
 
   it("a released pod whose node goes NotReady stays on it, is told so, and its VM and node go when it is deleted", async () => {
-    const namespace = await namespaceWithServiceAccount("notready");
+    const namespace = await namespaceWithServiceAccount(admin, "notready");
     const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("stranded") })).metadata?.uid ?? "";
-    await runningPod(namespace, "stranded");
+    await runningPod(admin, namespace, "stranded");
     // The guest crashes: the simulator fails the VMI and the node stops heartbeating.
     await admin.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
       { group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE, name: vmName(uid), body: { metadata: { annotations: { [INJECT_FAILURE_ANNOTATION]: "kernel panic" } } } },
@@ -235,9 +209,9 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   }, 180_000);
 
   it("deleting a pod removes its VM, Secret, token and node, then the pod", async () => {
-    const namespace = await namespaceWithServiceAccount("delete");
+    const namespace = await namespaceWithServiceAccount(admin, "delete");
     const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("doomed") })).metadata?.uid ?? "";
-    await runningPod(namespace, "doomed");
+    await runningPod(admin, namespace, "doomed");
     await core.deleteNamespacedPod({ namespace, name: "doomed" });
     await gone("the pod", () => core.readNamespacedPod({ namespace, name: "doomed" }));
     for (const [what, read] of [
@@ -251,7 +225,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   });
 
   it("replaces a VMI that failed before its node was trusted", async () => {
-    const namespace = await namespaceWithServiceAccount("fail");
+    const namespace = await namespaceWithServiceAccount(admin, "fail");
     // The simulator fails the first VMI of this namespace while it boots, before any node joins.
     await core.createNamespacedConfigMap({
       namespace: FAULTS_CONFIGMAP.namespace,
@@ -259,7 +233,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     });
     try {
       await core.createNamespacedPod({ namespace, body: maroonedPod("phoenix") });
-      const pod = await runningPod(namespace, "phoenix");
+      const pod = await runningPod(admin, namespace, "phoenix");
       expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.VMAttempts)?.message).toBe("attempt 2 of 3");
       expect(pod.spec?.nodeName).toBe(vmName(pod.metadata?.uid ?? ""));
       const events = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=phoenix,reason=${REASONS.VMFailed}` });
@@ -270,7 +244,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   });
 
   it("never trusts a node that registers with the expected name but a foreign IP; its pod stays gated", async () => {
-    const namespace = await namespaceWithServiceAccount("impostor");
+    const namespace = await namespaceWithServiceAccount(admin, "impostor");
     const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("victim") })).metadata?.uid ?? "";
     // An impostor takes the node name first, with the right labels and taint but an address that is not the VM's.
     await core.createNode({
@@ -296,7 +270,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   });
 
   it("refuses a pod too big for the largest VM, with a Warning and a condition, and creates no VM", async () => {
-    const namespace = await namespaceWithServiceAccount("huge");
+    const namespace = await namespaceWithServiceAccount(admin, "huge");
     const body = maroonedPod("huge");
     body.spec = { ...body.spec, containers: [{ name: "main", image: "registry.example/app:1", resources: { requests: { cpu: "64", memory: "1Gi" } } }] };
     const uid = (await core.createNamespacedPod({ namespace, body })).metadata?.uid ?? "";
@@ -321,7 +295,7 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     await configs.createClusterCustomObject({ ...ref, body: { apiVersion: "maroonedpods.io/v1alpha1", kind: "MaroonedPodsConfig", metadata: { name: "default" }, spec: { nodeImage: "registry.example/custom-node:2" } } });
     try {
       await observed("True");
-      const namespace = await namespaceWithServiceAccount("config");
+      const namespace = await namespaceWithServiceAccount(admin, "config");
       const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("configured") })).metadata?.uid ?? "";
       const vmi = await pollUntil("the VMI", () => vmiClient(admin).read(DEFAULT_VM_NAMESPACE, vmName(uid)).catch(() => undefined), { timeoutMs: 30_000, intervalMs: 200 });
       expect(vmi.spec.volumes?.find((v) => v.containerDisk)?.containerDisk?.image).toBe("registry.example/custom-node:2");
@@ -335,9 +309,9 @@ describe("the controller, end to end with the webhook, the real scheduler and th
   });
 
   it("removes the VM, Secret and node of a pod that vanished without teardown (orphans)", async () => {
-    const namespace = await namespaceWithServiceAccount("orphan");
+    const namespace = await namespaceWithServiceAccount(admin, "orphan");
     const uid = (await core.createNamespacedPod({ namespace, body: maroonedPod("lost") })).metadata?.uid ?? "";
-    await runningPod(namespace, "lost");
+    await runningPod(admin, namespace, "lost");
     // While the controller is down, an admin unbinds the policy that guards the finalizer, strips it and deletes the
     // pod: no teardown ran.
     await stack.controller.stop();

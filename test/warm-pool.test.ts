@@ -29,7 +29,7 @@ import { kubeletKubeConfig, obtainKubeletCredentials } from "../src/simulator/gu
 import { pino } from "pino";
 import { INJECT_FAILURE_ANNOTATION } from "../src/simulator/constants.ts";
 import { pollUntil } from "../src/util/poll.ts";
-import { adminKubeConfig, clusterCaCertHash, configFor, createNamespace, joinInfoFor, vmiClient } from "./support/kube.ts";
+import { adminKubeConfig, clusterCaCertHash, configFor, gone, joinInfoFor, namespaceWithServiceAccount, runningPod, vmiClient } from "./support/kube.ts";
 import { startComponent, startStack, type Stack } from "./support/stack.ts";
 
 let admin: KubeConfig;
@@ -83,31 +83,6 @@ async function poolAvailable(count: number, timeoutMs = 60_000): Promise<PoolSta
   }, { timeoutMs, intervalMs: 300 });
 }
 
-async function namespaceWithServiceAccount(prefix: string): Promise<string> {
-  const namespace = await createNamespace(admin, prefix);
-  await pollUntil(`default ServiceAccount in ${namespace}`, async () => (await core.readNamespacedServiceAccount({ namespace, name: "default" })).metadata?.name, { timeoutMs: 30_000 });
-  return namespace;
-}
-
-async function runningPod(namespace: string, name: string): Promise<V1Pod> {
-  return pollUntil(`pod ${namespace}/${name} Running`, async () => {
-    const pod = await core.readNamespacedPod({ namespace, name });
-    return pod.status?.phase === "Running" ? pod : undefined;
-  }, { timeoutMs: 90_000, intervalMs: 200 });
-}
-
-async function gone(what: string, read: () => Promise<unknown>): Promise<void> {
-  await pollUntil(`${what} to be gone`, async () => {
-    try {
-      await read();
-      return undefined;
-    } catch (error) {
-      if (isNotFound(error)) return true;
-      throw error;
-    }
-  }, { timeoutMs: 60_000, intervalMs: 300 });
-}
-
 const warmPoolCondition = (pod: V1Pod) => pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.WarmPool);
 
 function expectNodeIsPods(node: V1Node, uid: string): void {
@@ -153,10 +128,10 @@ describe("the warm pool", () => {
 
   it("gives a fitting pod a pool node that booted before the pod existed, then refills", async () => {
     await poolAvailable(2);
-    const namespace = await namespaceWithServiceAccount("pool-claim");
+    const namespace = await namespaceWithServiceAccount(admin, "pool-claim");
     const created = await core.createNamespacedPod({ namespace, body: smallPod("warm") });
     const uid = created.metadata?.uid ?? "";
-    const pod = await runningPod(namespace, "warm");
+    const pod = await runningPod(admin, namespace, "warm");
     const nodeName = pod.spec?.nodeName ?? "";
     expect(nodeName.startsWith(POOL_PREFIX)).toBe(true);
     const vmi = await vmiClient(admin).read(DEFAULT_VM_NAMESPACE, nodeName);
@@ -189,9 +164,9 @@ describe("the warm pool", () => {
   });
 
   it("launches a pod too big for the pool VM its own VM, and says why", async () => {
-    const namespace = await namespaceWithServiceAccount("pool-big");
+    const namespace = await namespaceWithServiceAccount(admin, "pool-big");
     const uid = (await core.createNamespacedPod({ namespace, body: bigPod("big") })).metadata?.uid ?? "";
-    const pod = await runningPod(namespace, "big");
+    const pod = await runningPod(admin, namespace, "big");
     expect(pod.spec?.nodeName).toBe(`marooned-${uid}`);
     expect(warmPoolCondition(pod)).toMatchObject({ status: "False", reason: REASONS.TooBigForWarmPool });
     await core.deleteNamespacedPod({ namespace, name: "big" });
@@ -200,10 +175,10 @@ describe("the warm pool", () => {
   it("five pods against a pool of three: three claim distinct VMs, two launch their own, every node names exactly its pod", async () => {
     await setPoolSize(3);
     await poolAvailable(3);
-    const namespace = await namespaceWithServiceAccount("pool-race");
+    const namespace = await namespaceWithServiceAccount(admin, "pool-race");
     const names = ["r0", "r1", "r2", "r3", "r4"];
     const uids = await Promise.all(names.map(async (name) => (await core.createNamespacedPod({ namespace, body: smallPod(name) })).metadata?.uid ?? ""));
-    const pods = await Promise.all(names.map((name) => runningPod(namespace, name)));
+    const pods = await Promise.all(names.map((name) => runningPod(admin, namespace, name)));
     const nodes = pods.map((p) => p.spec?.nodeName ?? "");
     expect(new Set(nodes).size).toBe(5);
     const fromPool = nodes.filter((n) => n.startsWith(POOL_PREFIX));
@@ -250,14 +225,14 @@ describe("the warm pool", () => {
   it("SIGKILLed during claims and restarted: no pool VM claimed twice, no pod with two, the pool back at exactly its size", async () => {
     await setPoolSize(3);
     await poolAvailable(3);
-    const namespace = await namespaceWithServiceAccount("pool-kill");
+    const namespace = await namespaceWithServiceAccount(admin, "pool-kill");
     const names = ["k0", "k1", "k2", "k3", "k4"];
     const created = Promise.all(names.map(async (name) => (await core.createNamespacedPod({ namespace, body: smallPod(name) })).metadata?.uid ?? ""));
     await new Promise((resolve) => setTimeout(resolve, 150));
     await stack.controller.stop("SIGKILL");
     const uids = await created;
     stack.controller = await startComponent("controller", stack.controllerArgs);
-    const pods = await Promise.all(names.map((name) => runningPod(namespace, name)));
+    const pods = await Promise.all(names.map((name) => runningPod(admin, namespace, name)));
     const nodes = pods.map((p) => p.spec?.nodeName ?? "");
     expect(new Set(nodes).size).toBe(5);
     for (const [i, name] of nodes.entries()) expectNodeIsPods(await core.readNode({ name }), uids[i] ?? "");
@@ -338,7 +313,7 @@ describe("the warm pool", () => {
   });
 
   it("denies a tenant pod that tolerates the pool taint", async () => {
-    const namespace = await namespaceWithServiceAccount("pool-tolerate");
+    const namespace = await namespaceWithServiceAccount(admin, "pool-tolerate");
     const body: V1Pod = {
       metadata: { name: "sneaky" },
       spec: { containers: [{ name: "main", image: "registry.example/app:1" }], tolerations: [{ key: poolTaintKey(DEFAULT_TAINT_KEY_PREFIX), operator: "Exists", effect: "NoSchedule" }] },

@@ -78,7 +78,8 @@ export function tokenSecret(pod: PodIdentity, token: BootstrapToken, config: Con
   };
 }
 
-export function joinInfoFor(pod: PodIdentity, vmName: string, token: BootstrapToken, config: ControllerConfig, caCertHash: string): JoinInfo {
+/** What every VM's join info says, whoever it is for: where to join, with which token and CA, under which name. */
+function commonJoinInfo(vmName: string, token: BootstrapToken, config: ControllerConfig, caCertHash: string) {
   return {
     version: JOIN_INFO_VERSION,
     join_method: config.joinMethod,
@@ -86,8 +87,14 @@ export function joinInfoFor(pod: PodIdentity, vmName: string, token: BootstrapTo
     token: tokenString(token),
     ca_cert_hash: caCertHash,
     node_name: vmName,
-    pod_uid: pod.uid,
     taint_key: config.taintKeyPrefix,
+  } as const;
+}
+
+export function joinInfoFor(pod: PodIdentity, vmName: string, token: BootstrapToken, config: ControllerConfig, caCertHash: string): JoinInfo {
+  return {
+    ...commonJoinInfo(vmName, token, config, caCertHash),
+    pod_uid: pod.uid,
     labels: { [NODE_POD_UID_LABEL]: pod.uid, [NODE_VM_LABEL]: vmName },
     taints: [{ key: dedicatedTaintKey(config.taintKeyPrefix), value: pod.uid, effect: "NoSchedule" }],
   };
@@ -182,13 +189,7 @@ export function poolTokenSecret(vmName: string, token: BootstrapToken, config: C
 /** No pod identity: the pool label and the pool taint, which no tenant pod may tolerate. A claim gives it a pod. */
 export function poolJoinInfo(vmName: string, token: BootstrapToken, config: ControllerConfig, caCertHash: string): JoinInfo {
   return {
-    version: JOIN_INFO_VERSION,
-    join_method: config.joinMethod,
-    server_url: config.apiServerEndpoint,
-    token: tokenString(token),
-    ca_cert_hash: caCertHash,
-    node_name: vmName,
-    taint_key: config.taintKeyPrefix,
+    ...commonJoinInfo(vmName, token, config, caCertHash),
     labels: { [POOL_LABEL]: POOL_LABEL_VALUE, [NODE_VM_LABEL]: vmName },
     taints: [{ key: poolTaintKey(config.taintKeyPrefix), value: POOL_TAINT_VALUE, effect: "NoSchedule" }],
   };

@@ -1,20 +1,14 @@
-import type { V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
+import type { V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import type { ClusterWriter } from "./cluster-writer.ts";
 import type { ControllerConfig } from "./config.ts";
 import { findOrphans, isControllerNode, podUidOfNode, podUidOfOwned, type OrphanCandidate } from "./mapping.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import type { CacheReader } from "./reconciler.ts";
+import type { ControllerCaches } from "./reconciler.ts";
 
 export interface OrphanSweepDeps {
-  readonly caches: {
-    readonly pods: CacheReader<V1Pod>;
-    readonly vmis: CacheReader<V1VirtualMachineInstance>;
-    readonly userDataSecrets: CacheReader<V1Secret>;
-    readonly tokens: CacheReader<V1Secret>;
-    readonly nodes: CacheReader<V1Node>;
-  };
+  readonly caches: ControllerCaches;
   readonly writer: ClusterWriter;
   readonly config: () => ControllerConfig;
   readonly metrics: ControllerMetrics;

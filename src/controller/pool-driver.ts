@@ -1,5 +1,4 @@
-import type { V1Node, V1Secret } from "@kubernetes/client-node";
-import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
+import type { V1Node } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { POOL_LABEL, POOL_LABEL_VALUE } from "../api/names.ts";
 import type { ReconcileResult } from "../kube/workqueue.ts";
@@ -7,18 +6,13 @@ import type { ClusterWriter } from "./cluster-writer.ts";
 import type { ControllerConfig } from "./config.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import { decidePool, isPoolVmi, type PoolAction, type PoolCounts } from "./pool.ts";
-import type { CacheReader } from "./reconciler.ts";
+import type { ControllerCaches } from "./reconciler.ts";
 
 /** The pool's own work-queue key: pod keys are `namespace/name`, so no pod key is ever this. */
 export const POOL_QUEUE_KEY = "warm-pool";
 
 export interface PoolDriverDeps {
-  readonly caches: {
-    readonly vmis: CacheReader<V1VirtualMachineInstance>;
-    readonly userDataSecrets: CacheReader<V1Secret>;
-    readonly tokens: CacheReader<V1Secret>;
-    readonly nodes: CacheReader<V1Node>;
-  };
+  readonly caches: Omit<ControllerCaches, "pods">;
   readonly writer: ClusterWriter;
   readonly config: () => ControllerConfig;
   readonly caCertHash: () => Promise<string>;

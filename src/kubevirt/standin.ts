@@ -6,6 +6,7 @@ import { allowed, denied } from "../admission/review.ts";
 import { startAdmissionServer } from "../admission/server.ts";
 import { applyObjects } from "../kube/apply.ts";
 import { isNotFound } from "../kube/errors.ts";
+import { createListWatchCache } from "../kube/list-watch-cache.ts";
 import { installCrds, readManifests } from "../kube/manifests.ts";
 import { createCertificateAuthority, issueCertificate } from "../pki/certificates.ts";
 import { pollUntil } from "../util/poll.ts";
@@ -130,4 +131,16 @@ export function createVmiStore(kubeConfig: KubeConfig): VmiStore {
     patchStatus: (namespace, name, status) => mergePatch(namespace, name, { status }),
     patchAnnotations: (namespace, name, annotations) => mergePatch(namespace, name, { metadata: { annotations } }),
   };
+}
+
+export type VmiChange = "ADDED" | "MODIFIED" | "DELETED";
+
+/** Every VMI's changes, in every namespace, as virt-controller watches them; resolves once the first list is in. */
+export async function watchVmis(deps: { kubeConfig: KubeConfig; logger: Logger; signal: AbortSignal }, onVmi: (change: VmiChange, vmi: V1VirtualMachineInstance) => void): Promise<void> {
+  const vmis = createListWatchCache<V1VirtualMachineInstance>({ ...deps, path: `/apis/${VMI_GROUP}/${VMI_VERSION}/${VMI_PLURAL}`, resyncPeriodMs: 0 });
+  await vmis.start({
+    onAdd: (vmi) => { onVmi("ADDED", vmi); },
+    onUpdate: (vmi) => { onVmi("MODIFIED", vmi); },
+    onDelete: (vmi) => { onVmi("DELETED", vmi); },
+  });
 }

@@ -4,10 +4,8 @@ import { join } from "node:path";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
-import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
-import { createVmiStore, startKubevirtStandin } from "../kubevirt/standin.ts";
+import { createVmiStore, startKubevirtStandin, watchVmis } from "../kubevirt/standin.ts";
 import { statusAfterPhases, type BootPhase, type PhaseTransition } from "../kubevirt/vmi-status.ts";
-import { createListWatchCache } from "../kube/list-watch-cache.ts";
 import { probeAccelerator, type Accelerator } from "./accel.ts";
 import { lastLines, LAST_BOOT_MILESTONE, scanSerialChunk, type BootMilestone } from "./boot-timeline.ts";
 import { BootSlots } from "./boot-slots.ts";
@@ -352,19 +350,8 @@ export async function startQemuVmRuntime(deps: { kubeConfig: KubeConfig; logger:
   };
 
   const abort = new AbortController();
-  const vmiCache = createListWatchCache<V1VirtualMachineInstance>({
-    kubeConfig,
-    path: `/apis/${VMI_GROUP}/${VMI_VERSION}/${VMI_PLURAL}`,
-    logger,
-    signal: abort.signal,
-    resyncPeriodMs: 0,
-  });
   try {
-    await vmiCache.start({
-      onAdd: (vmi) => { onVmi("ADDED", vmi); },
-      onUpdate: (vmi) => { onVmi("MODIFIED", vmi); },
-      onDelete: (vmi) => { onVmi("DELETED", vmi); },
-    });
+    await watchVmis({ kubeConfig, logger, signal: abort.signal }, onVmi);
   } catch (error) {
     abort.abort();
     await undo();

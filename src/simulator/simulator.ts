@@ -3,14 +3,13 @@ import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kub
 import type { Logger } from "pino";
 import { isNotFound } from "../kube/errors.ts";
 import { createEventRecorder } from "../kube/events.ts";
-import { createListWatchCache } from "../kube/list-watch-cache.ts";
 import { JOIN_INFO_PATH, parseJoinInfo, type JoinInfo } from "../joininfo/join-info.ts";
 import { KWOK_MANAGED_LABEL } from "../devcluster/kwok.ts";
 import { writtenFileContent } from "./cloud-init.ts";
 import { userDataFromSecret, userDataSourceOf } from "../kubevirt/user-data.ts";
-import { createVmiStore, startKubevirtStandin } from "../kubevirt/standin.ts";
+import { createVmiStore, startKubevirtStandin, watchVmis } from "../kubevirt/standin.ts";
 import { FAULTS_CONFIGMAP, INJECT_FAILURE_ANNOTATION, SIMULATED_HOST_NODE, SIMULATOR_COMPONENT, SIMULATOR_EVENT_REASONS } from "./constants.ts";
-import { guestIpFor, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
+import { guestIpFor } from "../kubevirt/api.ts";
 import { BOOT_PHASES, statusAfterPhases, type BootPhase, type PhaseTransition } from "../kubevirt/vmi-status.ts";
 import { kubeletKubeConfig, obtainKubeletCredentials, registerNode, type KubeletCredentials } from "./guest.ts";
 import { guestResourcesOf, simulatedIp } from "./phases.ts";
@@ -226,19 +225,8 @@ export async function startKubevirtSimulator(deps: { kubeConfig: KubeConfig; log
   };
 
   const abort = new AbortController();
-  const vmis = createListWatchCache<V1VirtualMachineInstance>({
-    kubeConfig,
-    path: `/apis/${VMI_GROUP}/${VMI_VERSION}/${VMI_PLURAL}`,
-    logger,
-    signal: abort.signal,
-    resyncPeriodMs: 0,
-  });
   try {
-    await vmis.start({
-      onAdd: (vmi) => { onVmi("ADDED", vmi); },
-      onUpdate: (vmi) => { onVmi("MODIFIED", vmi); },
-      onDelete: (vmi) => { onVmi("DELETED", vmi); },
-    });
+    await watchVmis({ kubeConfig, logger, signal: abort.signal }, onVmi);
   } catch (error) {
     await admission.close();
     throw error;

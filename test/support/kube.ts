@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node, type V1Pod } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { inject } from "vitest";
 import { joinInfoFor as controllerJoinInfo, mintToken, tokenSecret, tokenString, type PodIdentity } from "../../src/controller/artifacts.ts";
@@ -7,6 +7,7 @@ import { resolveConfig, type ControllerConfig } from "../../src/controller/confi
 import type { JoinInfo, JoinMethod } from "../../src/joininfo/join-info.ts";
 import { caCertHashFor } from "../../src/joininfo/ca-hash.ts";
 import { podNetworkInterface, VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../../src/kubevirt/api.ts";
+import { isNotFound } from "../../src/kube/errors.ts";
 import { pollUntil } from "../../src/util/poll.ts";
 
 export function adminKubeConfig(): KubeConfig {
@@ -21,6 +22,35 @@ export async function createNamespace(kubeConfig: KubeConfig, prefix: string): P
   const name = `${prefix}-${randomSuffix()}`;
   await kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
   return name;
+}
+
+/** A fresh namespace whose default ServiceAccount exists, so pods can be created in it at once. */
+export async function namespaceWithServiceAccount(kubeConfig: KubeConfig, prefix: string): Promise<string> {
+  const namespace = await createNamespace(kubeConfig, prefix);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  await pollUntil(`default ServiceAccount in ${namespace}`, async () => (await core.readNamespacedServiceAccount({ namespace, name: "default" })).metadata?.name, { timeoutMs: 30_000 });
+  return namespace;
+}
+
+export async function runningPod(kubeConfig: KubeConfig, namespace: string, name: string): Promise<V1Pod> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  return pollUntil(`pod ${namespace}/${name} Running`, async () => {
+    const pod = await core.readNamespacedPod({ namespace, name });
+    return pod.status?.phase === "Running" ? pod : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 200 });
+}
+
+/** Resolves once `read` answers 404. */
+export async function gone(what: string, read: () => Promise<unknown>): Promise<void> {
+  await pollUntil(`${what} to be gone`, async () => {
+    try {
+      await read();
+      return undefined;
+    } catch (error) {
+      if (isNotFound(error)) return true;
+      throw error;
+    }
+  }, { timeoutMs: 60_000, intervalMs: 300 });
 }
 
 /** Settings for guests joining this cluster, as the controller resolves them. */
