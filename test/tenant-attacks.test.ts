@@ -217,7 +217,7 @@ describe("quota sees the VM", () => {
     spec: { containers: [{ name: "main", image: "registry.example/app:1", resources: { requests } }], ...spec },
   });
 
-  it("charges a label-selected and a RuntimeClass-selected pod exactly their VM, and refuses one over the quota", async () => {
+  it("charges a label-selected and a RuntimeClass-selected pod their VM (less the fixed guest reserve), and refuses one over the quota", async () => {
     const quotaTenant = await editTenant("quota");
     const namespace = quotaTenant.namespace;
     const api = quotaTenant.kubeConfig.makeApiClient(CoreV1Api);
