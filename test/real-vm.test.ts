@@ -15,7 +15,7 @@ import { SHELL_IMAGE } from "../src/qemu/images.ts";
 import { checkNodeVmImagePrerequisites } from "../src/qemu/image.ts";
 import { checkRuntimeTools } from "../src/qemu/prerequisites.ts";
 import { pollUntil } from "../src/util/poll.ts";
-import { startDevProcess, type DevProcess } from "./support/dev-process.ts";
+import { startDevProcess, type DevProcess } from "../src/devcluster/dev-process.ts";
 import { requireKubectl } from "./support/kubectl.ts";
 
 /**
@@ -224,15 +224,7 @@ function vmDirsOf(vmiName: string): string[] {
   return logEntries().filter((e) => e.msg === "QEMU started" && e.vmi === `${DEFAULT_VM_NAMESPACE}/${vmiName}` && typeof e.vmDir === "string").map((e) => String(e.vmDir));
 }
 
-function logEntries(): Record<string, unknown>[] {
-  return dev.output().split("\n").flatMap((line) => {
-    try {
-      return [JSON.parse(line) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
-}
+const logEntries = (): Record<string, unknown>[] => dev.logEntries();
 
 function kcOf(): KubeConfig {
   const kc = new KubeConfig();

@@ -7,14 +7,17 @@ export interface DevProcess {
   readonly child: ChildProcess;
   /** Everything it printed so far, stdout and stderr interleaved. */
   output(): string;
+  /** The lines of its output that are JSON objects (its log entries, with `--log-format json`). */
+  logEntries(): Record<string, unknown>[];
   readonly exited: Promise<number | null>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
 
 /**
- * Runs `maroonedpods dev` with `args` and resolves once it printed its ready line; rejects with its output if it
- * exits first or is not ready within `timeoutMs`.
+ * Runs `maroonedpods dev` with `args` as a child process (test/real-vm.test.ts and `npm run bench:vm` do) and
+ * resolves once it printed its ready line; rejects with its output if it exits first or is not ready within
+ * `timeoutMs`.
  */
 export async function startDevProcess(args: readonly string[], timeoutMs: number): Promise<DevProcess> {
   const child = spawn(process.execPath, [CLI, "dev", ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -44,5 +47,13 @@ export async function startDevProcess(args: readonly string[], timeoutMs: number
     await stop();
     throw new Error(`${ready.message}; its output:\n${output.slice(-20_000)}`);
   }
-  return { child, output: () => output, exited, stop };
+  const logEntries = () => output.split("\n").flatMap((line) => {
+    try {
+      const entry: unknown = JSON.parse(line);
+      return typeof entry === "object" && entry !== null && !Array.isArray(entry) ? [entry as Record<string, unknown>] : [];
+    } catch {
+      return [];
+    }
+  });
+  return { child, output: () => output, logEntries, exited, stop };
 }
