@@ -41,6 +41,7 @@ import { PHASES, phaseSummaries, stepCounts, wallTimeMs, type PhaseName, type Po
 import { processName, processUsage, type ProcessUsage } from "./proc.ts";
 import { startTimelineRecorder } from "./recorder.ts";
 import { bucketBound, bucketsSince, counterTotals, histogramBuckets, histogramQuantile, shareAtOrUnder, topIncreases, type Buckets, type Summary } from "./stats.ts";
+import { formatTable } from "./table.ts";
 import { checkTargets, type TargetCheck } from "./targets.ts";
 import { benchNamespaces, benchPod, benchPodPlacement, createBackgroundPods, createNamespaces, RUN_LABEL } from "./workload.ts";
 
@@ -339,8 +340,7 @@ function report(result: BenchResult): void {
     const f = result.floor.phases[p.name];
     return [p.label, show(s.p50), show(s.p95), show(s.p99), show(s.max), show(f.p50), show(f.p99)];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  for (const row of [header, ...rows]) out(`  ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ")}`);
+  for (const line of formatTable(header, rows)) out(line);
   out();
   const lines: [string, string][] = [
     ["wall time", `pipeline ${show(result.pipeline.wallTimeMs / 1000, " s")} (${show(result.pipeline.podsPerSecond, " pods/s")}), floor ${show(result.floor.wallTimeMs / 1000, " s")} (${show(result.floor.podsPerSecond, " pods/s")})`],
