@@ -9,7 +9,8 @@ const T0 = Date.parse("2026-12-02T10:00:00.000Z");
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 
 const vmi: V1VirtualMachineInstance = {
-  metadata: { name: "marooned-u1", creationTimestamp: at(1) as unknown as Date, annotations: {
+  spec: { domain: { devices: {} } },
+  metadata: { name: "marooned-u1", creationTimestamp: at(1), annotations: {
     [BOOT_TIMELINE_ANNOTATION]: JSON.stringify({ kernelStarted: at(8), joinStarted: at(70), joinDone: at(106) }),
   } },
   status: { phaseTransitionTimestamps: [{ phase: "Pending", phaseTransitionTimestamp: at(0.6) }, { phase: "Scheduled", phaseTransitionTimestamp: at(2.5) }] },

@@ -109,7 +109,7 @@ function pick(...candidates: readonly (readonly [number | undefined, Source])[])
 const podCondition = (pod: V1Pod, type: string) => pod.status?.conditions?.find((c) => c.type === type);
 const eventOf = (events: readonly CoreV1Event[], reason: string) => events.find((e) => e.reason === reason);
 
-/** Every step's time that can be known, each from its most precise source. */
+/** Every step's time that can be known, each from its most precise source; undefined where none has it. */
 export function stepTimes(kind: PodKind, o: PodObservation): Partial<Record<StepName, StepTime>> {
   const { seen, pod, vmi, node, events } = o;
   const transition = (phase: string) => ms(vmi?.status?.phaseTransitionTimestamps?.find((t) => t.phase === phase)?.phaseTransitionTimestamp);
@@ -118,7 +118,7 @@ export function stepTimes(kind: PodKind, o: PodObservation): Partial<Record<Step
   const claimEvent = eventOf(events, REASONS.WarmVMClaimed);
   const warmPool = podCondition(pod, POD_CONDITIONS.WarmPool);
   const container = pod.status?.containerStatuses?.[0]?.state;
-  const steps: Partial<Record<StepName, StepTime | undefined>> = {
+  const steps: Partial<Record<StepName, StepTime>> = {
     createSent: pick([seen.createSent, "bench"]),
     podCreated: pick([seen.gated, "bench"], [ms(pod.metadata?.creationTimestamp), "api"]),
     released: pick([seen.ungated, "bench"], [ms(released?.eventTime), "eventTime"], [ms(released?.firstTimestamp), "event"],
@@ -141,7 +141,7 @@ export function stepTimes(kind: PodKind, o: PodObservation): Partial<Record<Step
     steps.claimed = pick([seen.vmiCreated, "bench"], [ms(claimEvent?.eventTime), "eventTime"], [ms(claimEvent?.firstTimestamp), "event"],
       [warmPool?.reason === REASONS.WarmVMClaimed ? ms(warmPool.lastTransitionTime) : undefined, "api"]);
   }
-  return Object.fromEntries(Object.entries(steps).filter(([, step]) => step !== undefined)) as Partial<Record<StepName, StepTime>>;
+  return steps;
 }
 
 /** The pod's own record of a claim: its WarmPool condition, else a WarmVMClaimed Event. */

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { isRecord } from "../util/guards.ts";
 
 const CLI = fileURLToPath(new URL("../../bin/maroonedpods.js", import.meta.url));
 
@@ -47,10 +48,10 @@ export async function startDevProcess(args: readonly string[], timeoutMs: number
     await stop();
     throw new Error(`${ready.message}; its output:\n${output.slice(-20_000)}`);
   }
-  const logEntries = () => output.split("\n").flatMap((line) => {
+  const logEntries = (): Record<string, unknown>[] => output.split("\n").flatMap((line) => {
     try {
-      const entry: unknown = JSON.parse(line);
-      return typeof entry === "object" && entry !== null && !Array.isArray(entry) ? [entry as Record<string, unknown>] : [];
+      const entry = JSON.parse(line) as unknown;
+      return isRecord(entry) ? [entry] : [];
     } catch {
       return [];
     }
