@@ -21,33 +21,28 @@ export type Source = keyof typeof SOURCES;
 
 export type PodKind = "cold" | "warm";
 
-/** The steps of a pod that launched its own VM, in order. */
-export const COLD_STEPS = [
-  { name: "createSent", label: "create sent" },
-  { name: "podCreated", label: "pod created" },
-  { name: "vmiCreated", label: "VMI created" },
-  { name: "qemuStarted", label: "QEMU started (VMI Scheduled)" },
-  { name: "kernelStarted", label: "kernel started" },
-  { name: "joinStarted", label: "join started" },
-  { name: "joinDone", label: "join done" },
-  { name: "nodeCreated", label: "Node created (kubelet registered)" },
-  { name: "nodeReady", label: "node Ready" },
-  { name: "released", label: "pod released (gate removed)" },
-  { name: "containerStarted", label: "container started" },
-  { name: "running", label: "Running" },
-] as const;
+export const STEP_LABELS = {
+  createSent: "create sent",
+  podCreated: "pod created",
+  vmiCreated: "VMI created",
+  qemuStarted: "QEMU started (VMI Scheduled)",
+  kernelStarted: "kernel started",
+  joinStarted: "join started",
+  joinDone: "join done",
+  nodeCreated: "Node created (kubelet registered)",
+  nodeReady: "node Ready",
+  claimed: "pool VM claimed",
+  released: "pod released (gate removed)",
+  containerStarted: "container started",
+  running: "Running",
+} as const;
+export type StepName = keyof typeof STEP_LABELS;
 
-/** The steps of a pod that claimed a warm pool VM, in order. */
-export const WARM_STEPS = [
-  { name: "createSent", label: "create sent" },
-  { name: "podCreated", label: "pod created" },
-  { name: "claimed", label: "pool VM claimed" },
-  { name: "released", label: "pod released (gate removed)" },
-  { name: "containerStarted", label: "container started" },
-  { name: "running", label: "Running" },
-] as const;
-
-export type StepName = (typeof COLD_STEPS)[number]["name"] | (typeof WARM_STEPS)[number]["name"];
+/** The steps of a pod, in order: one that launched its own VM (cold), one that claimed a warm pool VM (warm). */
+export const STEPS: Record<PodKind, readonly StepName[]> = {
+  cold: ["createSent", "podCreated", "vmiCreated", "qemuStarted", "kernelStarted", "joinStarted", "joinDone", "nodeCreated", "nodeReady", "released", "containerStarted", "running"],
+  warm: ["createSent", "podCreated", "claimed", "released", "containerStarted", "running"],
+};
 
 /** Where the controller, not the VM, is what the pod waits on: each interval is from one step to the next. */
 export const CONTROLLER_INTERVALS: Record<PodKind, readonly (readonly [StepName, StepName])[]> = {
@@ -162,13 +157,14 @@ const span = (steps: Partial<Record<StepName, StepTime>>, from: StepName, to: St
   return a === undefined || b === undefined ? undefined : b - a;
 };
 
+export const intervalLabel = (from: StepName, to: StepName): string => `${STEP_LABELS[from]} → ${STEP_LABELS[to]}`;
+
 export function podPhases(name: string, kind: PodKind, o: PodObservation): PodPhases {
   const steps = stepTimes(kind, o);
-  const order = kind === "cold" ? COLD_STEPS : WARM_STEPS;
-  const seenSteps = order.filter((s) => steps[s.name] !== undefined);
+  const seenSteps = STEPS[kind].filter((name) => steps[name] !== undefined);
   const intervals = seenSteps.slice(1).map((to, i) => {
     const from = seenSteps[i] ?? to;
-    return { from: from.name, to: to.name, label: `${from.label} → ${to.label}`, ms: span(steps, from.name, to.name) ?? Number.NaN };
+    return { from, to, label: intervalLabel(from, to), ms: span(steps, from, to) ?? Number.NaN };
   });
   const createToRunningMs = span(steps, "createSent", "running");
   const parts = CONTROLLER_INTERVALS[kind].map(([from, to]) => span(steps, from, to));

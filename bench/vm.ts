@@ -31,7 +31,7 @@ import { parseFlags, runBenchmark } from "./cli.ts";
 import { markFirst } from "./phases.ts";
 import { startTimelineRecorder, type TimelineRecorder } from "./recorder.ts";
 import { formatTable } from "./table.ts";
-import { COLD_STEPS, CONTROLLER_SHARE_TARGET, podPhases, SOURCES, summarizeRun, WARM_STEPS, type PodKind, type PodPhases, type RunSummary } from "./vm-phases.ts";
+import { CONTROLLER_SHARE_TARGET, intervalLabel, podPhases, SOURCES, STEPS, summarizeRun, type PodKind, type PodPhases, type RunSummary } from "./vm-phases.ts";
 import { createNamespaces, RUN_LABEL } from "./workload.ts";
 
 const DEFAULT_OUT = fileURLToPath(new URL("./results/", import.meta.url));
@@ -164,12 +164,12 @@ const seconds = (value: number | undefined): string => (value === undefined || N
 const percent = (share: number | undefined): string => (share === undefined ? "n/a" : `${(share * 100).toFixed(2)}%`);
 
 function phaseTable(kind: PodKind, pods: readonly PodPhases[]): string[] {
-  const steps = kind === "cold" ? COLD_STEPS : WARM_STEPS;
+  const steps = STEPS[kind];
   const rows = steps.slice(1).map((to, i) => {
     const from = steps[i] ?? to;
-    const cells = pods.map((p) => seconds(p.intervals.find((x) => x.from === from.name && x.to === to.name)?.ms));
-    const sources = [...new Set(pods.map((p) => p.steps[to.name]?.source ?? "n/a"))].join("/");
-    return [`${from.label} → ${to.label}`, ...cells, sources];
+    const cells = pods.map((p) => seconds(p.intervals.find((x) => x.from === from && x.to === to)?.ms));
+    const sources = [...new Set(pods.map((p) => p.steps[to]?.source ?? "n/a"))].join("/");
+    return [intervalLabel(from, to), ...cells, sources];
   });
   rows.push(["create → Running", ...pods.map((p) => seconds(p.createToRunningMs)), ""]);
   rows.push([`controller (${kind === "cold" ? "created → VMI, Ready → released" : "created → released"})`, ...pods.map((p) => seconds(p.controllerMs)), ""]);
