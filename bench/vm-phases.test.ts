@@ -25,7 +25,7 @@ const coldPod: V1Pod = {
 };
 
 const cold: PodObservation = {
-  seen: { createSent: T0 - 200, gated: T0 + 100, vmiCreated: T0 + 400, nodeRegistered: T0 + 110_000, nodeReady: T0 + 120_000, ungated: T0 + 120_300, running: T0 + 124_000 },
+  seen: { createSent: T0 - 200, gated: T0 + 100, vmiCreated: T0 + 400, nodeRegistered: T0 + 110_000, nodeReady: T0 + 120_000, ungated: T0 + 120_300, bound: T0 + 120_350, running: T0 + 124_000 },
   pod: coldPod,
   vmi,
   node: { metadata: { creationTimestamp: new Date(at(110)) }, status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: new Date(at(120)) }] } },
@@ -43,9 +43,10 @@ describe("stepTimes", () => {
     expect(steps.containerStarted).toEqual({ at: T0 + 123_000, source: "api" });
   });
 
-  it("falls back to the Event's eventTime, its firstTimestamp, then the PodScheduled condition for the release", () => {
+  it("falls back to the Event's eventTime, then its firstTimestamp for the release; to the PodScheduled condition for the binding", () => {
     const noWatch = { ...cold, seen: { createSent: T0 } };
-    expect(stepTimes("cold", noWatch).released).toEqual({ at: T0 + 121_000, source: "api" });
+    expect(stepTimes("cold", noWatch).released).toBeUndefined();
+    expect(stepTimes("cold", noWatch).bound).toEqual({ at: T0 + 121_000, source: "api" });
     const event = (fields: Partial<CoreV1Event>): CoreV1Event => ({ metadata: {}, involvedObject: {}, reason: REASONS.PodReleased, ...fields });
     expect(stepTimes("cold", { ...noWatch, events: [event({ firstTimestamp: new Date(at(120)) })] }).released).toEqual({ at: T0 + 120_000, source: "event" });
     expect(stepTimes("cold", { ...noWatch, events: [event({ eventTime: new Date(T0 + 120_123) })] }).released).toEqual({ at: T0 + 120_123, source: "eventTime" });
@@ -60,7 +61,7 @@ describe("podPhases", () => {
       ["createSent", "podCreated", 300], ["podCreated", "vmiCreated", 300], ["vmiCreated", "qemuStarted", 2_100],
       ["qemuStarted", "kernelStarted", 5_500], ["kernelStarted", "joinStarted", 62_000], ["joinStarted", "joinDone", 36_000],
       ["joinDone", "nodeCreated", 4_000], ["nodeCreated", "nodeReady", 10_000], ["nodeReady", "released", 300],
-      ["released", "containerStarted", 2_700], ["containerStarted", "running", 1_000],
+      ["released", "bound", 50], ["bound", "containerStarted", 2_650], ["containerStarted", "running", 1_000],
     ]);
     expect(phases.createToRunningMs).toBe(124_200);
     expect(phases.controllerMs).toBe(600);
@@ -68,13 +69,25 @@ describe("podPhases", () => {
     expect(phases.claim).toEqual({ claimed: false });
   });
 
+  it("lists the pod's Events oldest first, each at its most precise time", () => {
+    const events: CoreV1Event[] = [
+      { metadata: {}, involvedObject: {}, reason: "Started", source: { component: "kubelet" }, firstTimestamp: new Date(at(123)) },
+      { metadata: {}, involvedObject: {}, reason: "Scheduled", reportingComponent: "default-scheduler", eventTime: new Date(T0 + 120_345) },
+    ];
+    expect(podPhases("cold-1", "cold", { ...cold, events }).events).toEqual([
+      { at: new Date(T0 + 120_345).toISOString(), reason: "Scheduled", from: "default-scheduler", message: undefined },
+      { at: at(123), reason: "Started", from: "kubelet", message: undefined },
+    ]);
+  });
+
   it("for a claimed pod: created → claimed → released, all of it the controller's", () => {
     const pod: V1Pod = { ...coldPod, status: { ...coldPod.status, conditions: [
       { type: POD_CONDITIONS.WarmPool, status: "True", reason: REASONS.WarmVMClaimed, message: "claimed warm pool VM marooned-pool-abc", lastTransitionTime: new Date(at(1)) },
     ] } };
-    const warm: PodObservation = { seen: { createSent: T0 - 100, gated: T0, vmiCreated: T0 + 150, ungated: T0 + 600, running: T0 + 1_900 }, pod, events: [] };
+    const warm: PodObservation = { seen: { createSent: T0 - 100, gated: T0, vmiCreated: T0 + 150, ungated: T0 + 600, bound: T0 + 650, running: T0 + 1_900 }, pod, events: [] };
     const phases = podPhases("warm-1", "warm", warm);
-    expect(phases.intervals.map((i) => i.to)).toEqual(["podCreated", "claimed", "released", "containerStarted", "running"]);
+    expect(phases.intervals.map((i) => i.to)).toEqual(["podCreated", "claimed", "released", "bound", "containerStarted", "running"]);
+    expect(phases.events).toEqual([]);
     expect(phases.controllerMs).toBe(600);
     expect(phases.createToRunningMs).toBe(2_000);
     expect(phases.claim).toEqual({ claimed: true, reason: REASONS.WarmVMClaimed, vm: "marooned-pool-abc" });

@@ -33,6 +33,7 @@ export const STEP_LABELS = {
   nodeReady: "node Ready",
   claimed: "pool VM claimed",
   released: "pod released (gate removed)",
+  bound: "pod bound (scheduler)",
   containerStarted: "container started",
   running: "Running",
 } as const;
@@ -40,8 +41,8 @@ export type StepName = keyof typeof STEP_LABELS;
 
 /** The steps of a pod, in order: one that launched its own VM (cold), one that claimed a warm pool VM (warm). */
 export const STEPS: Record<PodKind, readonly StepName[]> = {
-  cold: ["createSent", "podCreated", "vmiCreated", "qemuStarted", "kernelStarted", "joinStarted", "joinDone", "nodeCreated", "nodeReady", "released", "containerStarted", "running"],
-  warm: ["createSent", "podCreated", "claimed", "released", "containerStarted", "running"],
+  cold: ["createSent", "podCreated", "vmiCreated", "qemuStarted", "kernelStarted", "joinStarted", "joinDone", "nodeCreated", "nodeReady", "released", "bound", "containerStarted", "running"],
+  warm: ["createSent", "podCreated", "claimed", "released", "bound", "containerStarted", "running"],
 };
 
 /** Where the controller, not the VM, is what the pod waits on: each interval is from one step to the next. */
@@ -84,6 +85,8 @@ export interface PodPhases {
   readonly controllerMs: number | undefined;
   /** controllerMs / createToRunningMs. */
   readonly controllerShare: number | undefined;
+  /** The Events about the pod (the controller's, the scheduler's, the kubelet's), oldest first: where a long interval went. */
+  readonly events: readonly { readonly at: string | undefined; readonly reason: string | undefined; readonly from: string | undefined; readonly message: string | undefined }[];
   /** Whether the pod says it took a warm pool VM (its WarmPool condition, else a WarmVMClaimed Event), and which. */
   readonly claim: { readonly claimed: boolean; readonly vm?: string; readonly reason?: string };
 }
@@ -111,13 +114,14 @@ export function stepTimes(kind: PodKind, o: PodObservation): Partial<Record<Step
   const timeline = JSON.parse(vmi?.metadata?.annotations?.[BOOT_TIMELINE_ANNOTATION] ?? "{}") as Record<string, string | undefined>;
   const released = eventOf(events, REASONS.PodReleased);
   const claimEvent = eventOf(events, REASONS.WarmVMClaimed);
+  const scheduled = eventOf(events, "Scheduled");
   const warmPool = podCondition(pod, POD_CONDITIONS.WarmPool);
   const container = pod.status?.containerStatuses?.[0]?.state;
   const steps: Partial<Record<StepName, StepTime>> = {
     createSent: pick([seen.createSent, "bench"]),
     podCreated: pick([seen.gated, "bench"], [ms(pod.metadata?.creationTimestamp), "api"]),
-    released: pick([seen.ungated, "bench"], [ms(released?.eventTime), "eventTime"], [ms(released?.firstTimestamp), "event"],
-      [ms(podCondition(pod, "PodScheduled")?.lastTransitionTime), "api"]),
+    released: pick([seen.ungated, "bench"], [ms(released?.eventTime), "eventTime"], [ms(released?.firstTimestamp), "event"]),
+    bound: pick([seen.bound, "bench"], [ms(scheduled?.eventTime), "eventTime"], [ms(podCondition(pod, "PodScheduled")?.lastTransitionTime), "api"]),
     containerStarted: pick([ms(container?.running?.startedAt ?? container?.terminated?.startedAt), "api"]),
     running: pick([seen.running, "bench"]),
   };
@@ -170,7 +174,11 @@ export function podPhases(name: string, kind: PodKind, o: PodObservation): PodPh
   const parts = CONTROLLER_INTERVALS[kind].map(([from, to]) => span(steps, from, to));
   const controllerMs = parts.every((p) => p !== undefined) ? parts.reduce((sum, p) => sum + p, 0) : undefined;
   const controllerShare = controllerMs === undefined || createToRunningMs === undefined || createToRunningMs <= 0 ? undefined : controllerMs / createToRunningMs;
-  return { name, kind, steps, intervals, createToRunningMs, controllerMs, controllerShare, claim: claimOf(o.pod, o.events) };
+  const events = o.events.map((e) => {
+    const at = ms(e.eventTime) ?? ms(e.firstTimestamp);
+    return { at: at === undefined ? undefined : new Date(at).toISOString(), reason: e.reason, from: e.reportingComponent || e.source?.component, message: e.message };
+  }).sort((a, b) => (a.at ?? "").localeCompare(b.at ?? ""));
+  return { name, kind, steps, intervals, createToRunningMs, controllerMs, controllerShare, events, claim: claimOf(o.pod, o.events) };
 }
 
 export interface RunSummary {
