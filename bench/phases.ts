@@ -10,6 +10,8 @@ export interface PodTimeline {
   vmiRunning?: number;
   nodeRegistered?: number;
   nodeReady?: number;
+  /** The pod's WarmPool condition says it claimed a pool VM. */
+  claimed?: number;
   ungated?: number;
   bound?: number;
   running?: number;
@@ -17,7 +19,14 @@ export interface PodTimeline {
 
 export type Step = keyof PodTimeline;
 
-/** The phases reported per pod, each the time between two steps. */
+interface Phase {
+  readonly name: string;
+  readonly label: string;
+  readonly from: Step;
+  readonly to: Step;
+}
+
+/** The phases reported per pod that launches its own VM, each the time between two steps. */
 export const PHASES = [
   { name: "createToGated", label: "create → gated (webhook)", from: "createSent", to: "gated" },
   { name: "gatedToVmiCreated", label: "gated → VMI created", from: "gated", to: "vmiCreated" },
@@ -25,9 +34,19 @@ export const PHASES = [
   { name: "nodeReadyToUngated", label: "node Ready → ungated (controller reaction)", from: "nodeReady", to: "ungated" },
   { name: "ungatedToBound", label: "ungated → bound (scheduler)", from: "ungated", to: "bound" },
   { name: "createToRunning", label: "create → Running", from: "createSent", to: "running" },
-] as const satisfies readonly { name: string; label: string; from: Step; to: Step }[];
+] as const satisfies readonly Phase[];
+
+/** The phases of a pod that claims a warm pool VM: no VM to wait for, only the claim. */
+export const CLAIM_PHASES = [
+  { name: "createToGated", label: "create → gated (webhook)", from: "createSent", to: "gated" },
+  { name: "gatedToClaimed", label: "gated → pool VM claimed", from: "gated", to: "claimed" },
+  { name: "claimedToUngated", label: "claimed → ungated (controller)", from: "claimed", to: "ungated" },
+  { name: "ungatedToBound", label: "ungated → bound (scheduler)", from: "ungated", to: "bound" },
+  { name: "createToRunning", label: "create → Running", from: "createSent", to: "running" },
+] as const satisfies readonly Phase[];
 
 export type PhaseName = (typeof PHASES)[number]["name"];
+export type ClaimPhaseName = (typeof CLAIM_PHASES)[number]["name"];
 
 /** Records the first time a step is seen; later sightings (resyncs, repeated updates) keep it. */
 export function markFirst(timeline: PodTimeline, step: Step, at: number): void {
@@ -35,16 +54,16 @@ export function markFirst(timeline: PodTimeline, step: Step, at: number): void {
 }
 
 /** Per phase, the durations (ms) of every pod that reached both its steps, summarized. */
-export function phaseSummaries(timelines: Iterable<PodTimeline>): Record<PhaseName, Summary> {
-  const samples = Object.fromEntries(PHASES.map((p) => [p.name, [] as number[]])) as Record<PhaseName, number[]>;
+export function phaseSummaries<const P extends readonly Phase[] = typeof PHASES>(timelines: Iterable<PodTimeline>, phases: P = PHASES as unknown as P): Record<P[number]["name"], Summary> {
+  const samples = new Map<string, number[]>(phases.map((p) => [p.name, []]));
   for (const timeline of timelines) {
-    for (const phase of PHASES) {
+    for (const phase of phases) {
       const from = timeline[phase.from];
       const to = timeline[phase.to];
-      if (from !== undefined && to !== undefined) samples[phase.name].push(to - from);
+      if (from !== undefined && to !== undefined) samples.get(phase.name)?.push(to - from);
     }
   }
-  return Object.fromEntries(PHASES.map((p) => [p.name, summarize(samples[p.name])])) as Record<PhaseName, Summary>;
+  return Object.fromEntries(phases.map((p) => [p.name, summarize(samples.get(p.name) ?? [])])) as Record<P[number]["name"], Summary>;
 }
 
 /** First create sent to last pod Running, in ms; undefined until every pod runs. */
@@ -59,7 +78,7 @@ export function wallTimeMs(timelines: readonly PodTimeline[]): number | undefine
   return timelines.length === 0 ? undefined : last - first;
 }
 
-const STEPS: readonly Step[] = ["createSent", "gated", "vmiCreated", "vmiRunning", "nodeRegistered", "nodeReady", "ungated", "bound", "running"];
+const STEPS: readonly Step[] = ["createSent", "gated", "vmiCreated", "vmiRunning", "nodeRegistered", "nodeReady", "claimed", "ungated", "bound", "running"];
 
 /** How many pods reached each step, e.g. "gated 1000, vmiCreated 998, …": where a run that timed out got stuck. */
 export function stepCounts(timelines: readonly PodTimeline[]): string {

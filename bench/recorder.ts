@@ -1,9 +1,9 @@
 import type { KubeConfig, V1Node, V1Pod } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
-import { OWNED_LABELS } from "../src/api/conditions.ts";
+import { OWNED_LABELS, POD_CONDITIONS } from "../src/api/conditions.ts";
 import { NODE_POD_UID_LABEL } from "../src/api/names.ts";
-import { isGated, isNodeReady } from "../src/controller/observed.ts";
+import { conditionOf, isGated, isNodeReady } from "../src/controller/observed.ts";
 import { createListWatchCache, type CacheHandlers } from "../src/kube/list-watch-cache.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { markFirst, type PodTimeline, type Step } from "./phases.ts";
@@ -51,6 +51,7 @@ export async function startTimelineRecorder(options: {
 
   const onPod = (pod: V1Pod, at: number) => {
     const uid = pod.metadata?.uid;
+    if (conditionOf(pod, POD_CONDITIONS.WarmPool)?.status === "True") mark(uid, "claimed", at);
     if (!isGated(pod)) mark(uid, "ungated", at);
     if (pod.spec?.nodeName) mark(uid, "bound", at);
     if (pod.status?.phase === "Running") mark(uid, "running", at);

@@ -13,15 +13,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, VersionApi, type V1Pod } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi, type V1Pod } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { pino } from "pino";
 import { OWNED_LABELS } from "../src/api/conditions.ts";
-import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, MAROON_LABEL_VALUE, POOL_LABEL, POOL_LABEL_VALUE } from "../src/api/names.ts";
+import { DEFAULT_VM_NAMESPACE, MAROON_LABEL, MAROON_LABEL_VALUE } from "../src/api/names.ts";
 import { integerFlag } from "../src/cli/command.ts";
-import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION } from "../src/controller/config.ts";
 import { startDevProcess, type DevProcess } from "../src/devcluster/dev-process.ts";
-import { isNotFound, statusCodeOf } from "../src/kube/errors.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../src/kubevirt/api.ts";
 import { checkNodeVmImagePrerequisites } from "../src/qemu/image.ts";
 import { SHELL_IMAGE } from "../src/qemu/images.ts";
@@ -29,6 +27,7 @@ import { checkRuntimeTools } from "../src/qemu/prerequisites.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { parseFlags, runBenchmark } from "./cli.ts";
 import { markFirst } from "./phases.ts";
+import { drainPool, setPoolSize, waitForPoolAvailable } from "./pool.ts";
 import { startTimelineRecorder, type TimelineRecorder } from "./recorder.ts";
 import { formatTable } from "./table.ts";
 import { CONTROLLER_SHARE_TARGET, intervalLabel, podPhases, SOURCES, STEPS, summarizeRun, type PodKind, type PodPhases, type RunSummary } from "./vm-phases.ts";
@@ -62,8 +61,6 @@ function parseOptions(argv: readonly string[]): VmBenchOptions | "help" {
   return { pods: integerFlag("pods", values.pods, 1), out: resolve(values.out) };
 }
 
-const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-const configRef = { group: CONFIG_GROUP, version: CONFIG_VERSION, plural: CONFIG_PLURAL };
 const vmiRef = { group: VMI_GROUP, version: VMI_VERSION, plural: VMI_PLURAL, namespace: DEFAULT_VM_NAMESPACE };
 const log = (line: string) => process.stderr.write(`bench:vm: ${line}\n`);
 
@@ -119,43 +116,13 @@ async function deletePods(c: Clients, kind: PodKind, pods: readonly PodPhases[])
   }, { timeoutMs: GONE_TIMEOUT_MS, intervalMs: 2_000, check: c.alive });
 }
 
-interface PoolStatus { desired?: number; booting?: number; available?: number; claimed?: number }
-
-/** spec.warmPool.size of the `default` config (created if absent); a merge patch, retried on a 409 from racing the controller's writes. */
-async function setPoolSize(custom: CustomObjectsApi, size: number): Promise<void> {
-  await pollUntil(`warmPool.size ${size} to be set`, async () => {
-    try {
-      await custom.patchClusterCustomObject({ ...configRef, name: CONFIG_NAME, body: { spec: { warmPool: { size } } } }, mergePatch);
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) {
-        await custom.createClusterCustomObject({ ...configRef, body: { apiVersion: `${CONFIG_GROUP}/${CONFIG_VERSION}`, kind: "MaroonedPodsConfig", metadata: { name: CONFIG_NAME }, spec: { warmPool: { size } } } });
-        return true;
-      }
-      if (statusCodeOf(error) === 409) return undefined;
-      throw error;
-    }
-  }, { timeoutMs: 30_000, intervalMs: 200 });
-}
-
-async function poolStatus(custom: CustomObjectsApi): Promise<PoolStatus> {
-  return ((await custom.getClusterCustomObject({ ...configRef, name: CONFIG_NAME })) as { status?: { warmPool?: PoolStatus } }).status?.warmPool ?? {};
-}
-
 /** Sets the pool to K and resolves to the ms until status.warmPool.available = K (polled each second). */
 async function fillPool(c: Clients, size: number): Promise<number> {
   log(`warm: filling the pool to ${size}`);
   const start = Date.now();
   await setPoolSize(c.custom, size);
-  await pollUntil(`warm pool with ${size} available`, async () => ((await poolStatus(c.custom)).available === size ? true : undefined),
-    { timeoutMs: RUNNING_TIMEOUT_MS, intervalMs: 1_000, check: c.alive });
+  await waitForPoolAvailable(c.custom, size, { timeoutMs: RUNNING_TIMEOUT_MS, intervalMs: 1_000, check: c.alive });
   return Date.now() - start;
-}
-
-async function drainPool(c: Clients): Promise<void> {
-  await setPoolSize(c.custom, 0);
-  await pollUntil("the warm pool to drain", async () => ((await vmisOf(c.custom, `${POOL_LABEL}=${POOL_LABEL_VALUE}`)).length === 0 ? true : undefined),
-    { timeoutMs: GONE_TIMEOUT_MS, intervalMs: 2_000, check: c.alive });
 }
 
 // --- report -------------------------------------------------------------------
@@ -245,7 +212,7 @@ async function bench(options: VmBenchOptions): Promise<number> {
     const poolFillMs = await fillPool(c, options.pods);
     const warm = await measurePods(c, "warm", options.pods);
     await deletePods(c, "warm", warm);
-    await drainPool(c);
+    await drainPool(c.custom, DEFAULT_VM_NAMESPACE, { timeoutMs: GONE_TIMEOUT_MS, intervalMs: 2_000, check: c.alive });
     recorder.stop();
     recorder = undefined;
     log("stopping maroonedpods dev (SIGTERM)");

@@ -1,0 +1,46 @@
+/**
+ * The paced step's arithmetic, kept pure: when each open-loop arrival is sent, how the rate is found, how large a
+ * warm pool the arrivals need. A latency target means something only at a pace the machine carries with room to
+ * spare, so the rate is lowered until the floor (a perfect controller) reacts within its limit at that pace.
+ */
+
+export const PACE = {
+  /** The rate search starts at this share of the floor's closed-loop throughput. */
+  startShareOfFloorThroughput: 0.5,
+  /** The floor's reaction p99 (node Ready → ungated) at a pace the machine carries. */
+  floorReactionP99LimitMs: 50,
+  /** Each failed probe lowers the rate by this factor. */
+  lowerBy: 0.7,
+  /** Below this the search stops and says so: the machine cannot carry even a trickle. */
+  minimumRate: 0.2,
+  /** A probe is shorter than the measured window: long enough for a p99 of the floor's reaction. */
+  probeSeconds: 30,
+} as const;
+
+/** Milliseconds after the start at which arrival i is sent: i / rate seconds, whatever became of the ones before. */
+export function arrivalOffsetsMs(ratePerSecond: number, seconds: number): number[] {
+  const count = Math.max(1, Math.floor(ratePerSecond * seconds));
+  return Array.from({ length: count }, (_, i) => (i * 1000) / ratePerSecond);
+}
+
+/** Rates are kept to two decimals, so a results file names the one that was used. */
+const toHundredths = (rate: number): number => Math.round(rate * 100) / 100;
+
+export const startRate = (floorPodsPerSecond: number): number =>
+  Math.max(PACE.minimumRate, toHundredths(floorPodsPerSecond * PACE.startShareOfFloorThroughput));
+
+export type PaceStep =
+  | { readonly kind: "accept"; readonly rate: number }
+  | { readonly kind: "lower"; readonly rate: number }
+  /** Even the minimum rate left the floor slower than its limit: measure there, and the report says so. */
+  | { readonly kind: "at minimum"; readonly rate: number };
+
+/** What a probe at `rate` that saw the floor react within `floorReactionP99Ms` (NaN: not measured) decides. */
+export function nextPace(rate: number, floorReactionP99Ms: number): PaceStep {
+  if (floorReactionP99Ms <= PACE.floorReactionP99LimitMs) return { kind: "accept", rate };
+  if (rate <= PACE.minimumRate) return { kind: "at minimum", rate };
+  return { kind: "lower", rate: Math.max(PACE.minimumRate, toHundredths(rate * PACE.lowerBy)) };
+}
+
+/** A warm pool that holds a VM for every arrival of the window: no claim waits on a refill. */
+export const poolSizeFor = (ratePerSecond: number, seconds: number): number => arrivalOffsetsMs(ratePerSecond, seconds).length;
