@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { integerFlag, UsageError } from "../src/cli/command.ts";
-import { parseFlags, runBenchmark, type Benchmark } from "./cli.ts";
+import { parseFlags, positiveDecimalFlag, runBenchmark, type Benchmark } from "./cli.ts";
 
 describe("parseFlags", () => {
   const options = { requests: { type: "string", default: "10" }, help: { type: "boolean", default: false } } as const;
@@ -16,6 +16,16 @@ describe("parseFlags", () => {
     } catch (error) {
       expect((error as Error).message).not.toContain("\n");
     }
+  });
+});
+
+describe("positiveDecimalFlag", () => {
+  it("reads a plain positive number", () => {
+    expect(positiveDecimalFlag("rate", "2")).toBe(2);
+    expect(positiveDecimalFlag("rate", "0.25")).toBe(0.25);
+  });
+  it.each(["0", "-1", "1e3", "", "2/s", "0.0"])("refuses %j", (text) => {
+    expect(() => positiveDecimalFlag("rate", text)).toThrow(UsageError);
   });
 });
 

@@ -42,3 +42,10 @@ export async function runBenchmark<Options>(benchmark: Benchmark<Options>, argv:
     return 1;
   }
 }
+
+/** A positive decimal such as 2 or 0.5, written plainly (no 1e3, no leading sign). */
+export function positiveDecimalFlag(flag: string, text: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0)) throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not a positive number`);
+  return value;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { arrivalOffsetsMs, nextPace, PACE, poolSizeFor, startRate } from "./pace.ts";
+import { arrivalOffsetsMs, nextPace, PACE, poolSizeFor, searchPace, startRate } from "./pace.ts";
 
 describe("arrivalOffsetsMs", () => {
   it("spaces arrivals 1 / rate apart over the window", () => {
@@ -29,5 +29,22 @@ describe("the rate search", () => {
 describe("poolSizeFor", () => {
   it("holds a VM for every arrival of the window", () => {
     expect(poolSizeFor(1.5, 120)).toBe(180);
+  });
+});
+
+describe("searchPace", () => {
+  it("lowers the rate until the floor reacts within the limit, keeping every probe", async () => {
+    const p99At = new Map([[4, 120], [2.8, 70], [1.96, 45]]);
+    const search = await searchPace(8, (rate) => Promise.resolve(p99At.get(rate) ?? Number.NaN));
+    expect(search).toEqual({
+      ratePerSecond: 1.96, chosenBy: "search",
+      probes: [{ ratePerSecond: 4, floorReactionP99Ms: 120 }, { ratePerSecond: 2.8, floorReactionP99Ms: 70 }, { ratePerSecond: 1.96, floorReactionP99Ms: 45 }],
+    });
+  });
+  it("stops at the minimum rate and says so", async () => {
+    const search = await searchPace(0.5, () => Promise.resolve(500));
+    expect(search.chosenBy).toBe("minimum");
+    expect(search.ratePerSecond).toBe(PACE.minimumRate);
+    expect(search.probes.map((p) => p.ratePerSecond)).toEqual([0.25, PACE.minimumRate]);
   });
 });

@@ -44,3 +44,24 @@ export function nextPace(rate: number, floorReactionP99Ms: number): PaceStep {
 
 /** A warm pool that holds a VM for every arrival of the window: no claim waits on a refill. */
 export const poolSizeFor = (ratePerSecond: number, seconds: number): number => arrivalOffsetsMs(ratePerSecond, seconds).length;
+
+export interface PaceSearch {
+  readonly ratePerSecond: number;
+  /** "search": a probe's floor reacted within the limit there; "minimum": not even at the lowest rate. */
+  readonly chosenBy: "search" | "minimum";
+  readonly probes: readonly { readonly ratePerSecond: number; readonly floorReactionP99Ms: number }[];
+}
+
+/** Probes the floor from the start rate down until a rate is accepted; `probe` answers the floor's reaction p99 at a rate. */
+export async function searchPace(floorPodsPerSecond: number, probe: (ratePerSecond: number) => Promise<number>): Promise<PaceSearch> {
+  const probes: { ratePerSecond: number; floorReactionP99Ms: number }[] = [];
+  let rate = startRate(floorPodsPerSecond);
+  for (;;) {
+    const floorReactionP99Ms = await probe(rate);
+    probes.push({ ratePerSecond: rate, floorReactionP99Ms });
+    const step = nextPace(rate, floorReactionP99Ms);
+    if (step.kind === "accept") return { ratePerSecond: rate, chosenBy: "search", probes };
+    if (step.kind === "at minimum") return { ratePerSecond: rate, chosenBy: "minimum", probes };
+    rate = step.rate;
+  }
+}

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { cpuSecondsFromStat, peakRssMiBFromStatus, residentMiB, rssMiBFromStatus } from "./proc.ts";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+import { cpuSecondsFromStat, peakRssMiBFromStatus, resetPeakRss, residentMiB, rssMiBFromStatus } from "./proc.ts";
 
 describe("cpuSecondsFromStat", () => {
   it("adds utime and stime, even when the command name has spaces and parentheses", () => {
@@ -24,5 +27,22 @@ describe("rssMiBFromStatus", () => {
   });
   it("of this process is some MiB", async () => {
     expect(await residentMiB(process.pid)).toBeGreaterThan(10);
+  });
+});
+
+describe("resetPeakRss", () => {
+  it("brings a process's peak down to what it holds now", async () => {
+    // A child that once held 128 MiB and gave it back: its peak stays high until reset.
+    const child = spawn(process.execPath, ["--expose-gc", "-e", "let b = Buffer.alloc(128 * 2 ** 20, 1); b = null; gc(); console.log('freed'); setInterval(() => {}, 1000);"]);
+    try {
+      await once(child.stdout, "data");
+      const peak = async () => peakRssMiBFromStatus(await readFile(`/proc/${child.pid ?? 0}/status`, "utf8")) ?? Number.NaN;
+      const before = await peak();
+      expect(before).toBeGreaterThan(128);
+      await resetPeakRss(child.pid ?? 0);
+      expect(await peak()).toBeLessThan(before - 64);
+    } finally {
+      child.kill();
+    }
   });
 });

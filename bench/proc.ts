@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 
 /** Linux reports CPU times in USER_HZ ticks, 100 per second on every architecture Node runs on. */
 const USER_HZ = 100;
@@ -42,4 +42,12 @@ export async function residentMiB(pid: number): Promise<number | undefined> {
 /** The command name of a live process (Linux only). */
 export async function processName(pid: number): Promise<string> {
   return (await readFile(`/proc/${pid}/comm`, "utf8")).trim();
+}
+
+/**
+ * Resets the process's peak RSS (VmHWM) to its RSS now, so a later reading is the peak of what came after: each
+ * benchmark step's own peak. Linux's /proc/<pid>/clear_refs, value 5; the caller must own the process.
+ */
+export async function resetPeakRss(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, "5");
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketBound, bucketsSince, counterTotals, histogramBuckets, histogramQuantile, percentile, shareAtOrUnder, summarize, topIncreases } from "./stats.ts";
+import { bucketBound, bucketsSince, counterTotals, histogramBuckets, histogramQuantile, percentile, shareAtOrUnder, summarize, topIncreases, webhookLatency } from "./stats.ts";
 
 describe("percentile", () => {
   it("takes the nearest rank", () => {
@@ -84,5 +84,15 @@ apiserver_request_total{code="200",resource="nodes",verb="GET"} 4
     expect(before.get("PUT leases")).toBe(11);
     const after = counterTotals(text(110, 55), "apiserver_request_total", key);
     expect(topIncreases(before, after, 5)).toEqual([["PUT leases", 100], ["POST pods", 50]]);
+  });
+});
+
+describe("webhookLatency", () => {
+  it("estimates the p99 within its bucket and keeps the buckets in ms", () => {
+    const latency = webhookLatency(new Map([[0.005, 98], [0.025, 100], [Number.POSITIVE_INFINITY, 100]]));
+    expect(latency).toEqual({ p99Ms: 15, shareUnder5Ms: 0.98, calls: 100, buckets: { "5": 98, "25": 100, "+Inf": 100 } });
+  });
+  it("has no p99 and no share without calls", () => {
+    expect(webhookLatency(new Map([[0.005, 0], [Number.POSITIVE_INFINITY, 0]]))).toMatchObject({ p99Ms: null, shareUnder5Ms: null, calls: 0 });
   });
 });

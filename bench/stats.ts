@@ -116,3 +116,28 @@ export function topIncreases(before: ReadonlyMap<string, number>, after: Readonl
     .sort((a, b) => b[1] - a[1])
     .slice(0, count);
 }
+
+/** Our webhook's latency over a window, as the API server timed it. */
+export interface WebhookLatency {
+  /** Estimated like Prometheus's histogram_quantile; null without calls. */
+  readonly p99Ms: number | null;
+  /** The share within the first bucket (5 ms): what the coarse buckets can say exactly. */
+  readonly shareUnder5Ms: number | null;
+  readonly calls: number;
+  /** Cumulative calls per bucket bound in ms ("+Inf" last). */
+  readonly buckets: Record<string, number>;
+}
+
+const FAST_BUCKET_SECONDS = 0.005;
+const finiteOrNull = (value: number | undefined, digits: number): number | null =>
+  value === undefined || !Number.isFinite(value) ? null : Number(value.toFixed(digits));
+
+export function webhookLatency(buckets: Buckets): WebhookLatency {
+  const p99 = histogramQuantile(buckets, 0.99);
+  return {
+    p99Ms: finiteOrNull(p99 === undefined ? undefined : p99 * 1000, 2),
+    shareUnder5Ms: finiteOrNull(shareAtOrUnder(buckets, FAST_BUCKET_SECONDS), 4),
+    calls: bucketTotal(buckets),
+    buckets: Object.fromEntries([...buckets].sort(([a], [b]) => a - b).map(([bound, count]) => [Number.isFinite(bound) ? String(bound * 1000) : "+Inf", count])),
+  };
+}

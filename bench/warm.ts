@@ -1,0 +1,60 @@
+/** The warm-pool step: a pool that holds a VM for every paced arrival, the same paced run with claims, then the refill. */
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { CustomObjectsApi } from "@kubernetes/client-node";
+import { pollUntil } from "../src/util/poll.ts";
+import { poolSizeFor } from "./pace.ts";
+import { CLAIM_PHASES, phaseSummaries } from "./phases.ts";
+import { drainPool, poolStatus, setPoolSize, waitForPoolAvailable } from "./pool.ts";
+import type { WarmPoolResult } from "./report.ts";
+import { cleanUp, measureRun, type RunContext } from "./run.ts";
+
+const RUN = "warm";
+const FILL_TIMEOUT_MS = 15 * 60_000;
+const POLL_MS = 250;
+
+/** Polls the pool's status until stopped, keeping each time it said `size` VMs were available. */
+function watchPoolFull(custom: CustomObjectsApi, size: number, clock: () => number): { readonly fullAt: readonly number[]; stop(): Promise<void> } {
+  const fullAt: number[] = [];
+  const stopping = new AbortController();
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      if ((await poolStatus(custom)).available === size) fullAt.push(clock());
+      await sleep(POLL_MS);
+    }
+  })();
+  return { fullAt, stop: async () => { stopping.abort(); await loop; } };
+}
+
+export async function measureWarmPool(context: RunContext, custom: CustomObjectsApi, options: { ratePerSecond: number; seconds: number; controllerPid: number }): Promise<WarmPoolResult> {
+  const clock = () => performance.now();
+  const poolSize = poolSizeFor(options.ratePerSecond, options.seconds);
+  const wait = { timeoutMs: FILL_TIMEOUT_MS, intervalMs: POLL_MS };
+  const fillStart = clock();
+  await setPoolSize(custom, poolSize);
+  await waitForPoolAvailable(custom, poolSize, wait);
+  const fillMs = clock() - fillStart;
+
+  const watcher = watchPoolFull(custom, poolSize, clock);
+  let result: WarmPoolResult;
+  try {
+    const { result: run, timelines } = await measureRun(context, {
+      run: RUN, arrivals: { kind: "paced", ratePerSecond: options.ratePerSecond, seconds: options.seconds }, toCreate: (pod) => pod, pipeline: { controllerPid: options.controllerPid },
+    });
+    const claimed = timelines.filter((t) => t.claimed !== undefined);
+    let refillMs = Number.NaN;
+    if (claimed.length > 0) {
+      const lastClaim = Math.max(...claimed.map((t) => t.claimed ?? 0));
+      const refilled = await pollUntil("the warm pool to refill", () => Promise.resolve(watcher.fullAt.find((at) => at > lastClaim)), wait);
+      refillMs = refilled - lastClaim;
+    }
+    result = { poolSize, fillMs, refillMs, claims: claimed.length, misses: timelines.length - claimed.length, run, claimed: phaseSummaries(claimed, CLAIM_PHASES) };
+  } finally {
+    await watcher.stop();
+  }
+  // Shrink first, so the pool does not refill what the clean-up deletes.
+  await setPoolSize(custom, 0);
+  await cleanUp(context.admin, RUN, context.namespaces, context.vmNamespace);
+  await drainPool(custom, context.vmNamespace, wait);
+  return result;
+}
