@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { KUBE_SYSTEM_NAMESPACE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { KUBE_SYSTEM_NAMESPACE, trustedNodeLabels } from "../src/api/names.ts";
 import { joinInfoFor, mintToken, renderCloudConfig, tokenSecret, userDataSecret, virtualMachineInstance, vmNameFor, type PodIdentity } from "../src/controller/artifacts.ts";
 import type { ControllerConfig } from "../src/controller/config.ts";
 import { sizeVm } from "../src/controller/sizing.ts";
@@ -72,7 +72,7 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
     },
     onNodeRegistered(uid, nodeName) {
       run(`trust ${nodeName}`, async () => {
-        await core.patchNode({ name: nodeName, body: { metadata: { labels: { [TRUSTED_NODE_LABEL]: uid } } } }, mergePatch);
+        await core.patchNode({ name: nodeName, body: { metadata: { labels: trustedNodeLabels(uid) } } }, mergePatch);
         trusted.add(uid);
         release(uid);
       }, true);

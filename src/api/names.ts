@@ -49,6 +49,8 @@ export const WEBHOOK_TLS_SECRET = "maroonedpods-webhook-tls";
  */
 export const MAROONED_NODE_LABEL = "node-restriction.kubernetes.io/maroonedpods-node";
 export const MAROONED_NODE_LABEL_VALUE = "true";
+/** The labels that make a verified node its pod's: the release's nodeSelector and the RuntimeClass's both need them. */
+export const trustedNodeLabels = (podUid: string): Record<string, string> => ({ [TRUSTED_NODE_LABEL]: podUid, [MAROONED_NODE_LABEL]: MAROONED_NODE_LABEL_VALUE });
 /** The Lease the controller replicas elect a leader with, in the system namespace. */
 export const CONTROLLER_LEASE_NAME = "maroonedpods-controller";
 /** A namespace with this label (value "true") may scrape the metrics ports; the NetworkPolicies admit nobody else. */

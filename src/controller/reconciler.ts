@@ -2,7 +2,7 @@ import type { V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import { OWNED_LABELS, POD_CONDITIONS } from "../api/conditions.ts";
-import { MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, POOL_LABEL, POOL_LABEL_VALUE, TRUSTED_NODE_LABEL } from "../api/names.ts";
+import { POOL_LABEL, POOL_LABEL_VALUE, trustedNodeLabels } from "../api/names.ts";
 import { apiMessageOf } from "../kube/errors.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { ListWatchCache } from "../kube/list-watch-cache.ts";
@@ -179,7 +179,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
       case "claimNode":
         return writer.claimNode(action.name, action.podUid, o.config.taintKeyPrefix);
       case "trustNode":
-        await writer.labelNode(action.name, { [TRUSTED_NODE_LABEL]: action.podUid, [MAROONED_NODE_LABEL]: MAROONED_NODE_LABEL_VALUE });
+        await writer.labelNode(action.name, trustedNodeLabels(action.podUid));
         metrics.observeSince("vmCreatedToNodeTrusted", conditionSince(pod, POD_CONDITIONS.VMLaunched), o.now);
         log.info({ node: action.name }, "node verified and trusted");
         return true;
