@@ -95,7 +95,7 @@ function floorRunner(context: RunContext, deps: { kubeConfig: KubeConfig; config
     const floor = createFloorController(deps);
     const toCreate = (pod: V1Pod) => withIsolationDefaults(pod as PodObject, DEFAULT_RUNTIME_CLASS) as V1Pod;
     const { result } = await measureRun(context, { run, arrivals, toCreate, floor });
-    await cleanUp(context.admin, run, context.namespaces, context.vmNamespace);
+    await cleanUp(context, run);
     return result;
   };
 }
@@ -140,7 +140,7 @@ async function bench(options: BenchOptions): Promise<number> {
     await writeFile(controllerKubeconfigPath, controllerKubeConfig.exportConfig(), { mode: 0o600 });
     const config = controllerConfig(controllerKubeConfig);
     const caPem = (await controllerKubeConfig.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: DEFAULT_SYSTEM_NAMESPACE, name: "kube-root-ca.crt" })).data?.["ca.crt"] ?? "";
-    const floorContext: RunContext = { admin, logger, namespaces, vmNamespace: config.vmNamespace, processes: environment };
+    const floorContext: RunContext = { admin, logger, namespaces, vmNamespace: config.vmNamespace, processes: environment, controllerKubeConfig };
     const runFloor = floorRunner(floorContext, { kubeConfig: controllerKubeConfig, config, caCertHash: caCertHashFor(config.joinMethod, caPem), workers: options.workers, logger });
     const burst: Arrivals = { kind: "burst", pods: options.pods, concurrency: options.concurrency };
 
@@ -155,7 +155,7 @@ async function bench(options: BenchOptions): Promise<number> {
     const context: RunContext = { ...floorContext, processes: [...environment, { name: "webhook", pid: running.webhook.pid }, { name: "controller", pid: running.controller.pid }] };
     const runPipeline = async (run: string, arrivals: Arrivals): Promise<RunResult> => {
       const { result } = await measureRun(context, { run, arrivals, toCreate: (pod) => pod, pipeline: { controllerPid: running.controller.pid } });
-      await cleanUp(admin, run, namespaces, config.vmNamespace);
+      await cleanUp(context, run);
       return result;
     };
     const webhookOwn = async () => histogramBuckets(await getText(`http://127.0.0.1:${running.webhookOpsPort}/metrics`, HTTP_TIMEOUT_MS), METRIC_NAMES.webhookDuration);

@@ -62,6 +62,8 @@ export interface RunContext {
   readonly namespaces: readonly string[];
   readonly vmNamespace: string;
   readonly processes: readonly NamedProcess[];
+  /** The controller's identity: the reserved-metadata policy lets only it take the cleanup finalizer off. */
+  readonly controllerKubeConfig: KubeConfig;
 }
 
 export interface RunOptions {
@@ -163,15 +165,17 @@ export async function measureRun(context: RunContext, options: RunOptions): Prom
 }
 
 /** Removes every trace of a run (pods, VMIs, Secrets, nodes, pool nodes) and waits until they are gone, so the next run starts clean. */
-export async function cleanUp(admin: KubeConfig, run: string, namespaces: readonly string[], vmNamespace: string): Promise<void> {
-  const core = admin.makeApiClient(CoreV1Api);
-  const customObjects = admin.makeApiClient(CustomObjectsApi);
+export async function cleanUp(context: RunContext, run: string): Promise<void> {
+  const { namespaces, vmNamespace } = context;
+  const core = context.admin.makeApiClient(CoreV1Api);
+  const asController = context.controllerKubeConfig.makeApiClient(CoreV1Api);
+  const customObjects = context.admin.makeApiClient(CustomObjectsApi);
   const podSelector = `${RUN_LABEL}=${run}`;
   const owned = `${OWNED_LABELS.component}=${MANAGED_BY}`;
   for (const namespace of namespaces) {
     const pods = await core.listNamespacedPod({ namespace, labelSelector: podSelector });
-    await forEachLimited(pods.items, 20, async (pod) => {
-      await core.patchNamespacedPod({ namespace, name: pod.metadata?.name ?? "", body: { metadata: { finalizers: null } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    await forEachLimited(pods.items.filter((pod) => (pod.metadata?.finalizers ?? []).length > 0), 20, async (pod) => {
+      await asController.patchNamespacedPod({ namespace, name: pod.metadata?.name ?? "", body: { metadata: { finalizers: null } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
     });
     await core.deleteCollectionNamespacedPod({ namespace, labelSelector: podSelector, gracePeriodSeconds: 0 });
   }

@@ -54,7 +54,7 @@ export async function measureWarmPool(context: RunContext, custom: CustomObjects
   }
   // Shrink first, so the pool does not refill what the clean-up deletes.
   await setPoolSize(custom, 0);
-  await cleanUp(context.admin, RUN, context.namespaces, context.vmNamespace);
+  await cleanUp(context, RUN);
   await drainPool(custom, context.vmNamespace, wait);
   return result;
 }
