@@ -37,7 +37,7 @@ import { printReport, type BenchOptions, type BenchResult, type Pace } from "./r
 import { cleanUp, measureRun, type Arrivals, type NamedProcess, type RunContext, type RunResult } from "./run.ts";
 import { bucketBound, bucketsSince, histogramBuckets } from "./stats.ts";
 import { checkTargets } from "./targets.ts";
-import { measureWarmPool } from "./warm.ts";
+import { benchPoolVm, measureWarmPool } from "./warm.ts";
 import { benchNamespaces, createBackgroundPods, createNamespaces } from "./workload.ts";
 
 const CLUSTER_SCRIPT = fileURLToPath(new URL("./cluster.ts", import.meta.url));
@@ -166,7 +166,9 @@ async function bench(options: BenchOptions): Promise<number> {
     log(`pipeline, paced: ${pace.ratePerSecond} pods/s for ${options.pacedSeconds} s`);
     const pipelinePaced = await runPipeline("paced", paced(pace.ratePerSecond, options.pacedSeconds));
     log(`warm pool: ${pace.ratePerSecond} pods/s for ${options.pacedSeconds} s, each claiming a pool VM`);
-    const warm = await measureWarmPool(context, admin.makeApiClient(CustomObjectsApi), { ratePerSecond: pace.ratePerSecond, seconds: options.pacedSeconds, controllerPid: running.controller.pid });
+    const warm = await measureWarmPool(context, admin.makeApiClient(CustomObjectsApi), {
+      ratePerSecond: pace.ratePerSecond, seconds: options.pacedSeconds, controllerPid: running.controller.pid, poolVm: benchPoolVm(config.sizing),
+    });
     const ownBound = bucketBound(bucketsSince(ownBefore, await webhookOwn()), 0.99);
     const webhookUsage = await processUsage(running.webhook.pid);
     await pipeline.stop();

@@ -19,15 +19,22 @@ export interface PoolWait {
   readonly check?: () => void;
 }
 
-/** spec.warmPool.size of the `default` config (created if absent); a merge patch, retried on a 409 from racing the controller's writes. */
-export async function setPoolSize(custom: CustomObjectsApi, size: number): Promise<void> {
+/** A pool VM's size as spec.warmPool.vmResources says it. */
+export interface PoolVmResources { readonly cpu: string; readonly memory: string }
+
+/**
+ * spec.warmPool.size (and vmResources, when given) of the `default` config (created if absent); a merge patch,
+ * retried on a 409 from racing the controller's writes.
+ */
+export async function setPoolSize(custom: CustomObjectsApi, size: number, vmResources?: PoolVmResources): Promise<void> {
+  const warmPool = { size, ...(vmResources ? { vmResources } : {}) };
   await pollUntil(`warmPool.size ${size} to be set`, async () => {
     try {
-      await custom.patchClusterCustomObject({ ...configRef, name: CONFIG_NAME, body: { spec: { warmPool: { size } } } }, mergePatch);
+      await custom.patchClusterCustomObject({ ...configRef, name: CONFIG_NAME, body: { spec: { warmPool } } }, mergePatch);
       return true;
     } catch (error) {
       if (isNotFound(error)) {
-        await custom.createClusterCustomObject({ ...configRef, body: { apiVersion: `${CONFIG_GROUP}/${CONFIG_VERSION}`, kind: "MaroonedPodsConfig", metadata: { name: CONFIG_NAME }, spec: { warmPool: { size } } } });
+        await custom.createClusterCustomObject({ ...configRef, body: { apiVersion: `${CONFIG_GROUP}/${CONFIG_VERSION}`, kind: "MaroonedPodsConfig", metadata: { name: CONFIG_NAME }, spec: { warmPool } } });
         return true;
       }
       if (statusCodeOf(error) === 409) return undefined;

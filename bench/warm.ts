@@ -2,12 +2,15 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
+import { sizeVm, type VmSizingConfig } from "../src/controller/sizing.ts";
+import { formatCpuMillis, formatMemoryBytes } from "../src/kube/quantity.ts";
 import { pollUntil } from "../src/util/poll.ts";
 import { poolSizeFor } from "./pace.ts";
 import { CLAIM_PHASES, phaseSummaries } from "./phases.ts";
-import { drainPool, poolStatus, setPoolSize, waitForPoolAvailable } from "./pool.ts";
+import { drainPool, poolStatus, setPoolSize, waitForPoolAvailable, type PoolVmResources } from "./pool.ts";
 import type { WarmPoolResult } from "./report.ts";
 import { cleanUp, measureRun, type RunContext } from "./run.ts";
+import { benchPod } from "./workload.ts";
 
 const RUN = "warm";
 const FILL_TIMEOUT_MS = 15 * 60_000;
@@ -26,12 +29,24 @@ function watchPoolFull(custom: CustomObjectsApi, size: number, clock: () => numb
   return { fullAt, stop: async () => { stopping.abort(); await loop; } };
 }
 
-export async function measureWarmPool(context: RunContext, custom: CustomObjectsApi, options: { ratePerSecond: number; seconds: number; controllerPid: number }): Promise<WarmPoolResult> {
+/**
+ * The pool VM the benchmark's pods claim: their own VM's size exactly, requests plus the overhead, since a pod
+ * claims no VM bigger than it is charged for (README, The warm pool).
+ */
+export function benchPoolVm(sizing: VmSizingConfig): PoolVmResources {
+  const pod = benchPod(RUN, { namespace: "any", name: "any" });
+  const overhead = { cpu: formatCpuMillis(sizing.overhead.cpuMillis), memory: formatMemoryBytes(sizing.overhead.memoryBytes) };
+  const size = sizeVm({ ...pod, spec: { containers: [], ...pod.spec, overhead } }, sizing);
+  if (!size.ok) throw new Error(`internal: the benchmark's pod does not fit a VM: ${size.reason}`);
+  return { cpu: formatCpuMillis(size.cpuMillis), memory: formatMemoryBytes(size.memoryBytes) };
+}
+
+export async function measureWarmPool(context: RunContext, custom: CustomObjectsApi, options: { ratePerSecond: number; seconds: number; controllerPid: number; poolVm: PoolVmResources }): Promise<WarmPoolResult> {
   const clock = () => performance.now();
   const poolSize = poolSizeFor(options.ratePerSecond, options.seconds);
   const wait = { timeoutMs: FILL_TIMEOUT_MS, intervalMs: POLL_MS };
   const fillStart = clock();
-  await setPoolSize(custom, poolSize);
+  await setPoolSize(custom, poolSize, options.poolVm);
   await waitForPoolAvailable(custom, poolSize, wait);
   const fillMs = clock() - fillStart;
 
