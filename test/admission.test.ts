@@ -19,6 +19,7 @@ import { apiMessageOf, statusCodeOf } from "../src/kube/errors.ts";
 import { registerAdmission, unregisterAdmission, writeLoopbackServingCertificate } from "../src/devcluster/admission.ts";
 import { freeLoopbackPort } from "../src/devcluster/ports.ts";
 import { pollUntil } from "../src/util/poll.ts";
+import { METRIC_NAMES } from "../src/api/metric-names.ts";
 import { MUTATE_PODS_PATH } from "../webhook/handler.ts";
 import { MUTATING_WEBHOOK_CONFIGURATION_NAME, POLICY_NAMES } from "../webhook/manifests.ts";
 import { DEFAULT_ADMISSION_SETTINGS } from "../webhook/settings.ts";
@@ -148,6 +149,26 @@ describe("the mutating webhook, running as its own process", () => {
       expect(pod.metadata?.generateName).toBeTruthy();
       expectIsolated(pod);
     }
+  });
+
+  it("is called once per selected pod, and not for a pod that arrives as it would make it", async () => {
+    const calls = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${String(env.webhook.ready.opsPort)}/metrics`)).text();
+      return [...text.matchAll(new RegExp(`^${METRIC_NAMES.webhookRequests}\\{[^}]*\\} (\\d+)$`, "gm"))].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await calls();
+    // Its patch, then the RuntimeClass plugin's spec.overhead: without the match condition, a reinvocation.
+    expectIsolated(await createPod(env.tenant, podManifest({ labels: maroonLabel })));
+    expect(await calls()).toBe(before + 1);
+    const isolated = podManifest({ labels: { ...maroonLabel, [MANAGED_LABEL]: "true" }, runtimeClassName: settings.runtimeClassName });
+    isolated.metadata = { ...isolated.metadata, finalizers: [CLEANUP_FINALIZER] };
+    isolated.spec = { ...isolated.spec, containers: isolated.spec?.containers ?? [], schedulingGates: [{ name: SCHEDULING_GATE }] };
+    expectIsolated(await createPod(env.tenant, isolated));
+    expect(await calls()).toBe(before + 1);
+    // One piece missing (the finalizer): called, and the piece added.
+    const almost = { ...isolated, metadata: { ...isolated.metadata, name: `pod-${randomSuffix()}`, finalizers: [] } };
+    expectIsolated(await createPod(env.tenant, almost));
+    expect(await calls()).toBe(before + 2);
   });
 
   it("leaves an unlabeled pod untouched", async () => {

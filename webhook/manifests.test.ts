@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mutatingWebhookConfiguration, POLICY_NAMES, selectedPodExpression, validatingAdmissionPolicies } from "./manifests.ts";
+import { isolatedPodExpression, mutatingWebhookConfiguration, POLICY_NAMES, selectedPodExpression, validatingAdmissionPolicies } from "./manifests.ts";
 import { DEFAULT_ADMISSION_SETTINGS, type AdmissionSettings } from "./settings.ts";
 
 const custom: AdmissionSettings = {
@@ -24,6 +24,12 @@ describe("admission manifests", () => {
     expect(webhook?.matchConditions[0]?.expression).toBe(selectedPodExpression(custom));
     expect(selectedPodExpression(custom)).toContain('"example.com/isolate"');
     expect(selectedPodExpression(custom)).toContain('"sandboxed"');
+  });
+
+  it("skips the call for a pod already isolated (no reinvocation after the RuntimeClass plugin)", () => {
+    const [webhook] = mutatingWebhookConfiguration(custom, { url: "https://127.0.0.1:9443/mutate-pods" }).webhooks as Webhook[];
+    expect(webhook?.matchConditions[1]?.expression).toBe(`!(${isolatedPodExpression(custom)})`);
+    for (const piece of ['"sandboxed"', '"maroonedpods.io/managed"', '"maroonedpods.io/vm-cleanup"', '"maroonedpods.io/vm-node"']) expect(isolatedPodExpression(custom)).toContain(piece);
   });
 
   it("builds every policy from the same settings as the webhook", () => {

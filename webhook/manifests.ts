@@ -42,6 +42,19 @@ const fieldOr = (pod: string, field: string, empty: string): string => `(has(${p
 const labelAsList = (pod: string, key: string): string =>
   `(has(${pod}.metadata.labels) && ${cel(key)} in ${pod}.metadata.labels ? [${pod}.metadata.labels[${cel(key)}]] : [])`;
 const hasCleanupFinalizer = (pod: string): string => `(has(${pod}.metadata.finalizers) && ${cel(CLEANUP_FINALIZER)} in ${pod}.metadata.finalizers)`;
+
+/**
+ * The pod as withIsolationDefaults leaves it: the RuntimeClass, the managed label, the cleanup finalizer and the
+ * gate. decideMutation allows such a pod with no patch, so the API server need not call the webhook for it.
+ */
+export function isolatedPodExpression(settings: AdmissionSettings, pod = "object"): string {
+  return [
+    `(has(${pod}.spec.runtimeClassName) && ${pod}.spec.runtimeClassName == ${cel(settings.runtimeClassName)})`,
+    `(${managedExpression(pod)})`,
+    hasCleanupFinalizer(pod),
+    `(${gatedExpression(pod)})`,
+  ].join(" && ");
+}
 /** The controller's annotations as `key=value` entries; map order is not defined, so compare them as sets. */
 const controllerAnnotations = (pod: string): string =>
   `(has(${pod}.metadata.annotations) ? ${pod}.metadata.annotations.filter(k, k.startsWith(${cel(POD_ANNOTATION_PREFIX)})).map(k, k + "=" + ${pod}.metadata.annotations[k]) : [])`;
@@ -73,7 +86,13 @@ export function mutatingWebhookConfiguration(settings: AdmissionSettings, client
         reinvocationPolicy: "IfNeeded",
         namespaceSelector: exemptNamespaceSelector(settings),
         // The API server calls the webhook for selected pods only: others never pay its latency or its outage.
-        matchConditions: [{ name: "selected-pods-only", expression: selectedPodExpression(settings) }],
+        // Nor for a pod already as the webhook makes it, whose answer would change nothing: after the
+        // RuntimeClass plugin fills in spec.overhead, reinvocation would otherwise call it a second time.
+        // A later webhook that undoes any of it gets this one called again.
+        matchConditions: [
+          { name: "selected-pods-only", expression: selectedPodExpression(settings) },
+          { name: "not-yet-isolated", expression: `!(${isolatedPodExpression(settings)})` },
+        ],
       },
     ],
   };
