@@ -26,23 +26,28 @@ interface Phase {
   readonly to: Step;
 }
 
+/** The phases every pod has, whether it launches its own VM or claims one. */
+const CREATE_TO_GATED = { name: "createToGated", label: "create → gated (webhook)", from: "createSent", to: "gated" } as const;
+const UNGATED_TO_BOUND = { name: "ungatedToBound", label: "ungated → bound (scheduler)", from: "ungated", to: "bound" } as const;
+const CREATE_TO_RUNNING = { name: "createToRunning", label: "create → Running", from: "createSent", to: "running" } as const;
+
 /** The phases reported per pod that launches its own VM, each the time between two steps. */
 export const PHASES = [
-  { name: "createToGated", label: "create → gated (webhook)", from: "createSent", to: "gated" },
+  CREATE_TO_GATED,
   { name: "gatedToVmiCreated", label: "gated → VMI created", from: "gated", to: "vmiCreated" },
   { name: "vmiRunningToNodeRegistered", label: "VMI Running → node registered (simulator)", from: "vmiRunning", to: "nodeRegistered" },
   { name: "nodeReadyToUngated", label: "node Ready → ungated (controller reaction)", from: "nodeReady", to: "ungated" },
-  { name: "ungatedToBound", label: "ungated → bound (scheduler)", from: "ungated", to: "bound" },
-  { name: "createToRunning", label: "create → Running", from: "createSent", to: "running" },
+  UNGATED_TO_BOUND,
+  CREATE_TO_RUNNING,
 ] as const satisfies readonly Phase[];
 
 /** The phases of a pod that claims a warm pool VM: no VM to wait for, only the claim. */
 export const CLAIM_PHASES = [
-  { name: "createToGated", label: "create → gated (webhook)", from: "createSent", to: "gated" },
+  CREATE_TO_GATED,
   { name: "gatedToClaimed", label: "gated → pool VM claimed", from: "gated", to: "claimed" },
   { name: "claimedToUngated", label: "claimed → ungated (controller)", from: "claimed", to: "ungated" },
-  { name: "ungatedToBound", label: "ungated → bound (scheduler)", from: "ungated", to: "bound" },
-  { name: "createToRunning", label: "create → Running", from: "createSent", to: "running" },
+  UNGATED_TO_BOUND,
+  CREATE_TO_RUNNING,
 ] as const satisfies readonly Phase[];
 
 export type PhaseName = (typeof PHASES)[number]["name"];
