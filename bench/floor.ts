@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { KUBE_SYSTEM_NAMESPACE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
+import { KUBE_SYSTEM_NAMESPACE, MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, TRUSTED_NODE_LABEL } from "../src/api/names.ts";
 import { joinInfoFor, mintToken, renderCloudConfig, tokenSecret, userDataSecret, virtualMachineInstance, vmNameFor, type PodIdentity } from "../src/controller/artifacts.ts";
 import type { ControllerConfig } from "../src/controller/config.ts";
 import { sizeVm } from "../src/controller/sizing.ts";
@@ -26,7 +26,7 @@ export interface FloorController extends NodeListener {
  * the controller's client, identity, artifact builders and worker count, but no
  * caches, conditions, events or verification. Per pod: the token Secret, the
  * user-data Secret and the VMI; when the simulator registers the node, the
- * trusted label (the release's nodeSelector needs it); once that node is Ready,
+ * trusted and marooned-node labels (the release's and the RuntimeClass's nodeSelectors need them); once that node is Ready,
  * the one pod update.
  */
 export function createFloorController(deps: { kubeConfig: KubeConfig; config: ControllerConfig; caCertHash: string; workers: number; logger: Logger }): FloorController {
@@ -72,7 +72,7 @@ export function createFloorController(deps: { kubeConfig: KubeConfig; config: Co
     },
     onNodeRegistered(uid, nodeName) {
       run(`trust ${nodeName}`, async () => {
-        await core.patchNode({ name: nodeName, body: { metadata: { labels: { [TRUSTED_NODE_LABEL]: uid } } } }, mergePatch);
+        await core.patchNode({ name: nodeName, body: { metadata: { labels: { [TRUSTED_NODE_LABEL]: uid, [MAROONED_NODE_LABEL]: MAROONED_NODE_LABEL_VALUE } } } }, mergePatch);
         trusted.add(uid);
         release(uid);
       }, true);
