@@ -25,7 +25,7 @@ import { sweepOrphans } from "./orphans.ts";
 import { concernsPool, createPoolReconciler, POOL_QUEUE_KEY, poolNodeChanged } from "./pool-driver.ts";
 import { preflightProblems } from "./preflight.ts";
 import { createReconciler } from "./reconciler.ts";
-import { createWebhookCertificateSync, type WebhookCertificateSettings } from "./webhook-certificate-sync.ts";
+import type { WebhookCertificateSettings } from "./webhook-certificate-sync.ts";
 
 export interface ControllerOptions {
   readonly kubeConfig: KubeConfig;
@@ -89,8 +89,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     for (const vmi of caches.vmis.list()) counts[vmi.status?.phase ?? "Pending"] = (counts[vmi.status?.phase ?? "Pending"] ?? 0) + 1;
     return counts;
   }, () => podCensus(caches.pods.list(), Date.now()));
+  // Imported only when used: its X.509 library is a few MiB of the controller's memory.
   const syncCertificates = options.webhookCertificates
-    ? createWebhookCertificateSync(options.webhookCertificates, { kubeConfig, logger: logger.child({ component: "webhook-certificates" }), registry, now: () => Date.now() })
+    ? (await import("./webhook-certificate-sync.ts")).createWebhookCertificateSync(options.webhookCertificates, { kubeConfig, logger: logger.child({ component: "webhook-certificates" }), registry, now: () => Date.now() })
     : undefined;
   const queue = createWorkQueue({ clock: systemClock, onDepthChange: (depth) => { metrics.queueDepth(depth); } });
   const events = createEventRecorder(kubeConfig, "maroonedpods-controller", logger);
