@@ -1,6 +1,6 @@
 import type { V1Node, V1Secret } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { slim, slimNode, slimUserDataSecret, slimVmi } from "./cache-shapes.ts";
+import { slim, slimNode, slimUserDataSecret } from "./cache-shapes.ts";
 
 const managedFields = [{ manager: "kubelet", operation: "Update" }];
 
@@ -38,16 +38,5 @@ describe("the cached shapes", () => {
   it("keep a user-data Secret's metadata, not its data", () => {
     const secret: V1Secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "vm-1-cloud-init", labels: { o: "p" }, managedFields }, type: "Opaque", data: { userdata: "I2Nsb3VkLWNvbmZpZw==" } };
     expect(slimUserDataSecret(secret)).toEqual({ apiVersion: "v1", kind: "Secret", metadata: { name: "vm-1-cloud-init", labels: { o: "p" } }, type: "Opaque" });
-  });
-
-  it("keep of a VMI its metadata, phase and interfaces, not the spec the controller wrote", () => {
-    const vmi = {
-      apiVersion: "kubevirt.io/v1",
-      kind: "VirtualMachineInstance",
-      metadata: { name: "vm-1", labels: { o: "p" }, managedFields },
-      spec: { domain: { devices: {} } },
-      status: { phase: "Running", interfaces: [{ ipAddress: "10.0.0.5" }], conditions: [{ type: "Ready", status: "True" }], nodeName: "host" },
-    };
-    expect(slimVmi(vmi)).toEqual({ apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstance", metadata: { name: "vm-1", labels: { o: "p" } }, status: { phase: "Running", interfaces: [{ ipAddress: "10.0.0.5" }] } });
   });
 });

@@ -1,10 +1,9 @@
 import type { V1Node, V1Secret } from "@kubernetes/client-node";
 import type { CachedObject } from "../kube/list-watch-cache.ts";
-import type { V1VirtualMachineInstance, V1VirtualMachineInstanceStatus } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 
 /**
  * What the caches keep of each object: only what the controller reads, so that thousands of cached objects stay
- * small. A field newly read from a cached node, VMI or user-data Secret must be kept here too.
+ * small. A field newly read from a cached node or user-data Secret must be kept here too.
  */
 
 /** managedFields: the bulk of an object's metadata, read by nothing. */
@@ -32,12 +31,4 @@ export function slimNode(node: V1Node): V1Node {
 export function slimUserDataSecret(secret: V1Secret): V1Secret {
   const { apiVersion, kind, metadata, type } = slim(secret);
   return { apiVersion, kind, metadata, type };
-}
-
-/** A cached VMI: its metadata, phase and interfaces. Nothing reads a cached VMI's spec, which the controller wrote. */
-export type CachedVmi = Omit<V1VirtualMachineInstance, "spec" | "status"> & { status?: Pick<V1VirtualMachineInstanceStatus, "phase" | "interfaces"> };
-
-export function slimVmi(vmi: CachedVmi): CachedVmi {
-  const { apiVersion, kind, metadata, status } = slim(vmi);
-  return { apiVersion, kind, metadata, ...(status ? { status: { phase: status.phase, interfaces: status.interfaces } } : {}) };
 }

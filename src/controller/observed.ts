@@ -1,6 +1,5 @@
 import type { V1Node, V1Pod, V1PodCondition, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
-import type { CachedVmi } from "./cache-shapes.ts";
 import { POD_CONDITIONS, type PodConditionType, type Reason } from "../api/conditions.ts";
 import { NODE_POD_UID_LABEL, POOL_LABEL, POOL_LABEL_VALUE, SCHEDULING_GATE } from "../api/names.ts";
 import type { ControllerConfig } from "./config.ts";
@@ -11,7 +10,7 @@ export interface Observed {
   /** The pod's VM's name and its node's: the name of the VMI this pod owns, else derived from the pod's UID. */
   readonly vmName: string;
   /** The VMI in the VM namespace whose owner label names this pod's UID. */
-  readonly vmi: CachedVmi | undefined;
+  readonly vmi: V1VirtualMachineInstance | undefined;
   /** The user-data Secret of `vmName`, when its owner label names this pod's UID. */
   readonly userDataSecret: V1Secret | undefined;
   /** Bootstrap token Secrets labeled with this pod's UID (normally zero or one). */
@@ -29,7 +28,7 @@ export interface Observed {
 }
 
 export interface PoolCandidate {
-  readonly vmi: CachedVmi;
+  readonly vmi: V1VirtualMachineInstance;
   readonly node: V1Node;
 }
 

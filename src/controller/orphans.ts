@@ -1,5 +1,5 @@
 import type { V1Secret } from "@kubernetes/client-node";
-import type { CachedVmi } from "./cache-shapes.ts";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import type { ClusterWriter } from "./cluster-writer.ts";
 import type { ControllerConfig } from "./config.ts";
@@ -19,7 +19,7 @@ export interface OrphanSweepDeps {
 export function orphanCandidates(deps: Pick<OrphanSweepDeps, "caches" | "config">): OrphanCandidate[] {
   const { caches } = deps;
   const config = deps.config();
-  const owned = (kind: "VirtualMachineInstance" | "Secret" | "BootstrapToken") => (o: CachedVmi | V1Secret): OrphanCandidate =>
+  const owned = (kind: "VirtualMachineInstance" | "Secret" | "BootstrapToken") => (o: V1VirtualMachineInstance | V1Secret): OrphanCandidate =>
     ({ kind, namespace: o.metadata?.namespace, name: o.metadata?.name ?? "", podUid: podUidOfOwned(o) });
   const candidates: OrphanCandidate[] = [
     ...caches.vmis.list().map(owned("VirtualMachineInstance")),

@@ -1,6 +1,5 @@
 import type { V1Node, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
-import type { CachedVmi } from "./cache-shapes.ts";
 import { KUBE_SYSTEM_NAMESPACE, NODE_VM_LABEL, POOL_LABEL, POOL_LABEL_VALUE, POOL_STATE_LABEL, POOL_STATES, POOL_TAINT_VALUE, poolTaintKey, poolVmNamePrefix } from "../api/names.ts";
 import { mintToken, poolJoinInfo, poolTokenSecret, poolUserDataSecret, poolVirtualMachineInstance, poolVmName, renderCloudConfig, userDataSecretNameFor } from "./artifacts.ts";
 import type { ControllerConfig } from "./config.ts";
@@ -13,12 +12,12 @@ import { vmiAddresses } from "./verification.ts";
  * (pool-driver.ts) lists, decides and writes.
  */
 
-export const isPoolVmi = (vmi: CachedVmi | undefined): boolean => vmi?.metadata?.labels?.[POOL_LABEL] === POOL_LABEL_VALUE;
-export const isClaimedPoolVmi = (vmi: CachedVmi | undefined): boolean => isPoolVmi(vmi) && vmi?.metadata?.labels?.[POOL_STATE_LABEL] === POOL_STATES.claimed;
-export const isUnclaimedPoolVmi = (vmi: CachedVmi | undefined): boolean => isPoolVmi(vmi) && vmi?.metadata?.labels?.[POOL_STATE_LABEL] === POOL_STATES.unclaimed;
+export const isPoolVmi = (vmi: V1VirtualMachineInstance | undefined): boolean => vmi?.metadata?.labels?.[POOL_LABEL] === POOL_LABEL_VALUE;
+export const isClaimedPoolVmi = (vmi: V1VirtualMachineInstance | undefined): boolean => isPoolVmi(vmi) && vmi?.metadata?.labels?.[POOL_STATE_LABEL] === POOL_STATES.claimed;
+export const isUnclaimedPoolVmi = (vmi: V1VirtualMachineInstance | undefined): boolean => isPoolVmi(vmi) && vmi?.metadata?.labels?.[POOL_STATE_LABEL] === POOL_STATES.unclaimed;
 
 /** Why this node cannot be the pool VMI's node; empty when it can. The same checks as a pod's node, with the pool's label and taint. */
-export function verifyPoolNode(node: V1Node, vmi: CachedVmi, taintKeyPrefix: string): string[] {
+export function verifyPoolNode(node: V1Node, vmi: V1VirtualMachineInstance, taintKeyPrefix: string): string[] {
   const problems: string[] = [];
   const vmName = vmi.metadata?.name ?? "";
   if (node.metadata?.name !== vmName) problems.push(`name ${node.metadata?.name ?? ""} is not ${vmName}`);
@@ -41,7 +40,7 @@ const createdAt = (object: { metadata?: { creationTimestamp?: Date | string } })
 };
 
 /** Where one pool VMI stands. Available: unclaimed, its node verified as a pool node and Ready. */
-export function poolVmState(vmi: CachedVmi, node: V1Node | undefined, config: Pick<ControllerConfig, "taintKeyPrefix" | "registrationTimeoutMs">, now: number): PoolVmState {
+export function poolVmState(vmi: V1VirtualMachineInstance, node: V1Node | undefined, config: Pick<ControllerConfig, "taintKeyPrefix" | "registrationTimeoutMs">, now: number): PoolVmState {
   if (isClaimedPoolVmi(vmi)) return "claimed";
   if (vmi.metadata?.deletionTimestamp !== undefined) return "terminating";
   // Retired: its delete did not go through yet; deleted again, never claimed.
@@ -56,7 +55,7 @@ export function poolVmState(vmi: CachedVmi, node: V1Node | undefined, config: Pi
 export interface PoolSnapshot {
   readonly config: ControllerConfig;
   /** The pool VMIs (label maroonedpods.io/pool=true) in the VM namespace, read past the cache. */
-  readonly vmis: readonly CachedVmi[];
+  readonly vmis: readonly V1VirtualMachineInstance[];
   /** Nodes by name. */
   readonly node: (name: string) => V1Node | undefined;
   /** Every node carrying the pool label. */
@@ -108,7 +107,7 @@ export function decidePool(s: PoolSnapshot, randomBytes: (n: number) => Uint8Arr
   const size = config.warmPool.size;
   const actions: PoolAction[] = [];
   const states = s.vmis.map((vmi) => ({ vmi, state: poolVmState(vmi, s.node(nameOf(vmi)), config, now) }));
-  const deleteVm = (vmi: CachedVmi, why: string) => {
+  const deleteVm = (vmi: V1VirtualMachineInstance, why: string) => {
     actions.push({ kind: "deletePoolVmi", name: nameOf(vmi), why });
   };
   let newFailures = 0;
@@ -132,7 +131,7 @@ export function decidePool(s: PoolSnapshot, randomBytes: (n: number) => Uint8Arr
 
   if (unclaimed > size) {
     // Drain: booting ones first (newest first), then available ones; never a claimed one.
-    const newestFirst = (a: { vmi: CachedVmi }, b: { vmi: CachedVmi }) => (createdAt(b.vmi) ?? 0) - (createdAt(a.vmi) ?? 0);
+    const newestFirst = (a: { vmi: V1VirtualMachineInstance }, b: { vmi: V1VirtualMachineInstance }) => (createdAt(b.vmi) ?? 0) - (createdAt(a.vmi) ?? 0);
     const surplus = [...[...booting].sort(newestFirst), ...[...available].sort(newestFirst)].slice(0, unclaimed - size);
     for (const { vmi } of surplus) deleteVm(vmi, `the pool is ${size}`);
   } else if (unclaimed < size) {

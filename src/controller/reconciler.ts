@@ -1,5 +1,5 @@
 import type { V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
-import type { CachedVmi } from "./cache-shapes.ts";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import { OWNED_LABELS, POD_CONDITIONS } from "../api/conditions.ts";
 import { MAROONED_NODE_LABEL, MAROONED_NODE_LABEL_VALUE, POOL_LABEL, POOL_LABEL_VALUE, TRUSTED_NODE_LABEL } from "../api/names.ts";
@@ -20,7 +20,7 @@ export type CacheReader<T> = Pick<ListWatchCache<T>, "get" | "list">;
 
 export interface ControllerCaches {
   readonly pods: CacheReader<V1Pod>;
-  readonly vmis: CacheReader<CachedVmi>;
+  readonly vmis: CacheReader<V1VirtualMachineInstance>;
   readonly userDataSecrets: CacheReader<V1Secret>;
   readonly tokens: CacheReader<V1Secret>;
   readonly nodes: CacheReader<V1Node>;
@@ -96,7 +96,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
    * owner label names it. The VM namespace is the controller's alone, so that label is the controller's record. The
    * cache can lag our own create: before concluding a launched VM vanished, ask the API server.
    */
-  async function readOwnedVmi(config: ControllerConfig, pod: V1Pod): Promise<CachedVmi | undefined> {
+  async function readOwnedVmi(config: ControllerConfig, pod: V1Pod): Promise<V1VirtualMachineInstance | undefined> {
     const uid = pod.metadata?.uid ?? "";
     const derived = vmNameFor(config, uid);
     const cached = [deps.caches.vmis.get(config.vmNamespace, derived)].find(ownedBy(uid)) ?? deps.caches.vmis.list().find(ownedBy(uid));

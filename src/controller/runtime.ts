@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod, type V1Secret } from "@kubernetes/client-node";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { MANAGED_BY, OWNED_LABELS } from "../api/conditions.ts";
@@ -13,7 +14,7 @@ import { createListWatchCache, type CacheHandlers, type CachedObject, type ListW
 import { createWorkQueue, runWorkers, systemClock } from "../kube/workqueue.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { startOpsServer } from "../util/ops-server.ts";
-import { slim, slimNode, slimUserDataSecret, slimVmi, type CachedVmi } from "./cache-shapes.ts";
+import { slim, slimNode, slimUserDataSecret } from "./cache-shapes.ts";
 import { createApiWriter } from "./cluster-writer.ts";
 import { startConfigController } from "./config-controller.ts";
 import { eventKeyHandlers } from "./event-keys.ts";
@@ -75,7 +76,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     createListWatchCache<T>({ kubeConfig, logger, signal, path, ...(labelSelector ? { labelSelector } : {}), transform });
   const caches = {
     pods: cache<V1Pod>("/api/v1/pods", `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}`),
-    vmis: cache<CachedVmi>(`/apis/${VMI_GROUP}/${VMI_VERSION}/namespaces/${vmNamespace}/${VMI_PLURAL}`, OWNED_SELECTOR, slimVmi),
+    vmis: cache<V1VirtualMachineInstance>(`/apis/${VMI_GROUP}/${VMI_VERSION}/namespaces/${vmNamespace}/${VMI_PLURAL}`, OWNED_SELECTOR),
     userDataSecrets: cache<V1Secret>(`/api/v1/namespaces/${vmNamespace}/secrets`, OWNED_SELECTOR, slimUserDataSecret),
     tokens: cache<V1Secret>(`/api/v1/namespaces/${KUBE_SYSTEM_NAMESPACE}/secrets`, OWNED_SELECTOR),
     nodes: cache<V1Node>("/api/v1/nodes", undefined, slimNode),

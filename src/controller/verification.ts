@@ -1,17 +1,17 @@
 import type { V1Node } from "@kubernetes/client-node";
-import type { CachedVmi } from "./cache-shapes.ts";
+import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import { dedicatedTaintKey, NODE_POD_UID_LABEL, TRUSTED_NODE_LABEL } from "../api/names.ts";
 import type { Observed } from "./observed.ts";
 
 /** Whether the controller labeled the pod's node with the trusted label for this pod (no kubelet can set it). */
 export const isTrusted = (o: Observed): boolean => o.node?.metadata?.labels?.[TRUSTED_NODE_LABEL] === (o.pod.metadata?.uid ?? "");
 
-export function vmiAddresses(vmi: CachedVmi): Set<string> {
+export function vmiAddresses(vmi: V1VirtualMachineInstance): Set<string> {
   return new Set((vmi.status?.interfaces ?? []).flatMap((i) => [i.ipAddress, ...(i.ipAddresses ?? [])]).filter((ip): ip is string => Boolean(ip)));
 }
 
 /** Why this node cannot be the pod's node; empty when it can. A node may lie about anything it registered itself. */
-export function verifyNode(node: V1Node, vmi: CachedVmi, vmName: string, podUid: string, taintKeyPrefix: string): string[] {
+export function verifyNode(node: V1Node, vmi: V1VirtualMachineInstance, vmName: string, podUid: string, taintKeyPrefix: string): string[] {
   const problems: string[] = [];
   if (node.metadata?.name !== vmName) problems.push(`name ${node.metadata?.name ?? ""} is not ${vmName}`);
   if (node.metadata?.labels?.[NODE_POD_UID_LABEL] !== podUid) problems.push(`label ${NODE_POD_UID_LABEL} is not ${podUid}`);
