@@ -1,5 +1,4 @@
 import { DEFAULT_ADMISSION_SETTINGS, validateAdmissionSettings, type AdmissionSettings } from "../../webhook/settings.ts";
-import { startWebhook } from "../../webhook/server.ts";
 import { parseDurationMs, UsageError, type Command } from "./command.ts";
 import { createCliLogger, LOGGING_OPTIONS } from "./logger.ts";
 import { announceReadyUntilSignal } from "../util/signals.ts";
@@ -61,6 +60,8 @@ export const webhookCommand: Command = {
       certReloadIntervalMs: parseDurationMs("cert-reload-interval", String(values["cert-reload-interval"])),
     };
     const logger = createCliLogger(String(values["log-format"]), String(values["log-level"])).child({ component: "webhook" });
+    // Imported here, not above: the controller, which shares this program, never loads the admission server.
+    const { startWebhook } = await import("../../webhook/server.ts");
     const webhook = await startWebhook({ ...options, logger });
     // One machine-readable line, so a supervisor or test knows the ports when it asked for free ones.
     await announceReadyUntilSignal(logger, JSON.stringify({ ready: true, port: webhook.port, opsPort: webhook.opsPort }));

@@ -14,6 +14,7 @@ import { createListWatchCache, type CacheHandlers, type CachedObject, type ListW
 import { createWorkQueue, runWorkers, systemClock } from "../kube/workqueue.ts";
 import { VMI_GROUP, VMI_PLURAL, VMI_VERSION } from "../kubevirt/api.ts";
 import { startOpsServer } from "../util/ops-server.ts";
+import { slim, slimNode, slimUserDataSecret } from "./cache-shapes.ts";
 import { createApiWriter } from "./cluster-writer.ts";
 import { startConfigController } from "./config-controller.ts";
 import { eventKeyHandlers } from "./event-keys.ts";
@@ -24,7 +25,7 @@ import { sweepOrphans } from "./orphans.ts";
 import { concernsPool, createPoolReconciler, POOL_QUEUE_KEY, poolNodeChanged } from "./pool-driver.ts";
 import { preflightProblems } from "./preflight.ts";
 import { createReconciler } from "./reconciler.ts";
-import { createWebhookCertificateSync, type WebhookCertificateSettings } from "./webhook-certificate-sync.ts";
+import type { WebhookCertificateSettings } from "./webhook-certificate-sync.ts";
 
 export interface ControllerOptions {
   readonly kubeConfig: KubeConfig;
@@ -55,18 +56,6 @@ export interface RunningController {
 export const URGENT_ONLY_WORKERS = 1;
 const OWNED_SELECTOR = `${OWNED_LABELS.component}=${MANAGED_BY}`;
 
-/** Drops what the controller never reads, so thousands of cached objects stay small. */
-function slim<T extends CachedObject & { metadata?: { managedFields?: unknown } }>(object: T): T {
-  if (object.metadata?.managedFields) delete object.metadata.managedFields;
-  return object;
-}
-
-/** Every node is cached (a VM name must never be an existing node's), without its image list, the bulk of a node. */
-function slimNode(node: V1Node): V1Node {
-  if (node.status?.images) delete node.status.images;
-  return slim(node);
-}
-
 /** Wires the caches, the reconciler, the work queue, leader election and the ops server; decides nothing itself. */
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { logger, vmNamespace } = options;
@@ -88,7 +77,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const caches = {
     pods: cache<V1Pod>("/api/v1/pods", `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}`),
     vmis: cache<V1VirtualMachineInstance>(`/apis/${VMI_GROUP}/${VMI_VERSION}/namespaces/${vmNamespace}/${VMI_PLURAL}`, OWNED_SELECTOR),
-    userDataSecrets: cache<V1Secret>(`/api/v1/namespaces/${vmNamespace}/secrets`, OWNED_SELECTOR),
+    userDataSecrets: cache<V1Secret>(`/api/v1/namespaces/${vmNamespace}/secrets`, OWNED_SELECTOR, slimUserDataSecret),
     tokens: cache<V1Secret>(`/api/v1/namespaces/${KUBE_SYSTEM_NAMESPACE}/secrets`, OWNED_SELECTOR),
     nodes: cache<V1Node>("/api/v1/nodes", undefined, slimNode),
   };
@@ -100,8 +89,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     for (const vmi of caches.vmis.list()) counts[vmi.status?.phase ?? "Pending"] = (counts[vmi.status?.phase ?? "Pending"] ?? 0) + 1;
     return counts;
   }, () => podCensus(caches.pods.list(), Date.now()));
+  // Imported only when used: its X.509 library is a few MiB of the controller's memory.
   const syncCertificates = options.webhookCertificates
-    ? createWebhookCertificateSync(options.webhookCertificates, { kubeConfig, logger: logger.child({ component: "webhook-certificates" }), registry, now: () => Date.now() })
+    ? (await import("./webhook-certificate-sync.ts")).createWebhookCertificateSync(options.webhookCertificates, { kubeConfig, logger: logger.child({ component: "webhook-certificates" }), registry, now: () => Date.now() })
     : undefined;
   const queue = createWorkQueue({ clock: systemClock, onDepthChange: (depth) => { metrics.queueDepth(depth); } });
   const events = createEventRecorder(kubeConfig, "maroonedpods-controller", logger);

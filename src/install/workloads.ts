@@ -12,8 +12,11 @@ export const componentLabels = (component: "controller" | "webhook") => ({ [NAME
  * V8 sizes its heap from the host's memory, not the container's: on a 24 GiB
  * machine the controller's RSS grew past 400 MiB at 1000 pods with far less
  * live data. A bounded old space makes it collect instead (pipeline benchmark).
+ * A 1 MiB semi-space (a 2 MiB young generation, not 8) and one V8 worker thread,
+ * not four (a worker's malloc arena stays resident: 9 MiB at 300 pods), lower the
+ * peak RSS at no measured cost in CPU or latency.
  */
-export const CONTROLLER_NODE_OPTIONS = "--max-old-space-size=160 --max-semi-space-size=4";
+export const CONTROLLER_NODE_OPTIONS = "--max-old-space-size=160 --max-semi-space-size=1 --v8-pool-size=1";
 
 export const PORTS = { webhook: 9443, webhookOps: 8080, controllerOps: 8081 } as const;
 const TLS_DIR = "/etc/maroonedpods/tls";

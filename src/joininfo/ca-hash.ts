@@ -1,6 +1,13 @@
-import { createHash } from "node:crypto";
-import { publicKeyPinOf } from "../pki/certificates.ts";
+import { createHash, createPublicKey } from "node:crypto";
 import type { JoinMethod } from "./join-info.ts";
+
+/**
+ * `sha256:<hex>` of the certificate's SubjectPublicKeyInfo: kubeadm's caCertHashes format. With node:crypto, not
+ * @peculiar/x509: a controller that manages no webhook certificates never loads that.
+ */
+export function publicKeyPinOf(certPem: string): string {
+  return `sha256:${createHash("sha256").update(createPublicKey(certPem).export({ type: "spki", format: "der" })).digest("hex")}`;
+}
 
 /**
  * The join info's ca_cert_hash, as the node's agent will check it: kubeadm pins

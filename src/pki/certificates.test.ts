@@ -1,6 +1,6 @@
-import { X509Certificate, createPublicKey, createPrivateKey } from "node:crypto";
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createCertificateAuthority, createCertificateSigningRequest, generateKeyPair, issueCertificate, loadCertificateAuthority, publicKeyPinOf } from "./certificates.ts";
+import { createCertificateAuthority, createCertificateSigningRequest, generateKeyPair, issueCertificate, loadCertificateAuthority } from "./certificates.ts";
 import { x509 } from "./x509.ts";
 
 describe("certificates", () => {
@@ -34,13 +34,6 @@ describe("certificates", () => {
     const csr = new x509.Pkcs10CertificateRequest(pem);
     expect(csr.subject).toBe("CN=system:node:n1, O=system:nodes");
     expect(await csr.verify()).toBe(true);
-  });
-
-  it("pins the CA public key as sha256 of its SubjectPublicKeyInfo", async () => {
-    const ca = await createCertificateAuthority("test-ca", 1);
-    const spki = createPublicKey(ca.certPem).export({ type: "spki", format: "der" });
-    const { createHash } = await import("node:crypto");
-    expect(publicKeyPinOf(ca.certPem)).toBe(`sha256:${createHash("sha256").update(spki).digest("hex")}`);
   });
 
   it("keeps a certificate valid for seconds mostly in the future: the backdate is at most a tenth of its life", async () => {

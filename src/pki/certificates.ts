@@ -1,4 +1,4 @@
-import { createHash, randomBytes, webcrypto } from "node:crypto";
+import { randomBytes, webcrypto } from "node:crypto";
 
 type CryptoKey = webcrypto.CryptoKey;
 import { x509 } from "./x509.ts";
@@ -141,10 +141,4 @@ export async function createCertificateSigningRequest(
     signingAlgorithm: KEY_ALGORITHM,
   });
   return csr.toString("pem");
-}
-
-/** `sha256:<hex>` of the certificate's SubjectPublicKeyInfo: kubeadm's caCertHashes format. */
-export function publicKeyPinOf(certPem: string): string {
-  const spki = new Uint8Array(new x509.X509Certificate(certPem).publicKey.rawData);
-  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
 }
