@@ -35,14 +35,15 @@ describe("poolSizeFor", () => {
 describe("searchPace", () => {
   it("lowers the rate until the floor reacts within the limit, keeping every probe", async () => {
     const p99At = new Map([[4, 120], [2.8, 70], [1.96, 45]]);
-    const search = await searchPace(8, (rate) => Promise.resolve(p99At.get(rate) ?? Number.NaN));
+    const search = await searchPace(8, (rate) => Promise.resolve({ rate, p99: p99At.get(rate) ?? Number.NaN }), (run) => run.p99);
     expect(search).toEqual({
       ratePerSecond: 1.96, chosenBy: "search",
       probes: [{ ratePerSecond: 4, floorReactionP99Ms: 120 }, { ratePerSecond: 2.8, floorReactionP99Ms: 70 }, { ratePerSecond: 1.96, floorReactionP99Ms: 45 }],
+      run: { rate: 1.96, p99: 45 },
     });
   });
   it("stops at the minimum rate and says so", async () => {
-    const search = await searchPace(0.5, () => Promise.resolve(500));
+    const search = await searchPace(0.5, () => Promise.resolve(500), (p99) => p99);
     expect(search.chosenBy).toBe("minimum");
     expect(search.ratePerSecond).toBe(PACE.minimumRate);
     expect(search.probes.map((p) => p.ratePerSecond)).toEqual([0.25, PACE.minimumRate]);

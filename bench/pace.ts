@@ -13,8 +13,6 @@ export const PACE = {
   lowerBy: 0.7,
   /** Below this the search stops and says so: the machine cannot carry even a trickle. */
   minimumRate: 0.2,
-  /** A probe is shorter than the measured window: long enough for a p99 of the floor's reaction. */
-  probeSeconds: 30,
 } as const;
 
 /** Milliseconds after the start at which arrival i is sent: i / rate seconds, whatever became of the ones before. */
@@ -45,23 +43,29 @@ export function nextPace(rate: number, floorReactionP99Ms: number): PaceStep {
 /** A warm pool that holds a VM for every arrival of the window: no claim waits on a refill. */
 export const poolSizeFor = (ratePerSecond: number, seconds: number): number => arrivalOffsetsMs(ratePerSecond, seconds).length;
 
-export interface PaceSearch {
+export interface PaceSearch<Run> {
   readonly ratePerSecond: number;
-  /** "search": a probe's floor reacted within the limit there; "minimum": not even at the lowest rate. */
+  /** "search": the floor reacted within the limit at this rate; "minimum": not even at the lowest rate. */
   readonly chosenBy: "search" | "minimum";
   readonly probes: readonly { readonly ratePerSecond: number; readonly floorReactionP99Ms: number }[];
+  /** The floor's run at the chosen rate. */
+  readonly run: Run;
 }
 
-/** Probes the floor from the start rate down until a rate is accepted; `probe` answers the floor's reaction p99 at a rate. */
-export async function searchPace(floorPodsPerSecond: number, probe: (ratePerSecond: number) => Promise<number>): Promise<PaceSearch> {
+/**
+ * Runs the floor from the start rate down until a rate is accepted. Each probe is a whole paced window (the load
+ * grows over it, with every node that joined still there), so the accepted probe is the floor's paced run itself.
+ */
+export async function searchPace<Run>(floorPodsPerSecond: number, probe: (ratePerSecond: number) => Promise<Run>, reactionP99Ms: (run: Run) => number): Promise<PaceSearch<Run>> {
   const probes: { ratePerSecond: number; floorReactionP99Ms: number }[] = [];
   let rate = startRate(floorPodsPerSecond);
   for (;;) {
-    const floorReactionP99Ms = await probe(rate);
+    const run = await probe(rate);
+    const floorReactionP99Ms = reactionP99Ms(run);
     probes.push({ ratePerSecond: rate, floorReactionP99Ms });
     const step = nextPace(rate, floorReactionP99Ms);
-    if (step.kind === "accept") return { ratePerSecond: rate, chosenBy: "search", probes };
-    if (step.kind === "at minimum") return { ratePerSecond: rate, chosenBy: "minimum", probes };
+    if (step.kind === "accept") return { ratePerSecond: rate, chosenBy: "search", probes, run };
+    if (step.kind === "at minimum") return { ratePerSecond: rate, chosenBy: "minimum", probes, run };
     rate = step.rate;
   }
 }

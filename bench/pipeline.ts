@@ -51,8 +51,8 @@ const HELP = `${USAGE}
   --concurrency C      pod creates in flight in the throughput step (default 50)
   --workers W          the controller's --workers, and the floor's writes in flight (default 4)
   --background-pods M  unrelated Running pods present throughout (default 5000)
-  --rate R             pods per second of the paced and warm-pool steps (default: found by probing the floor,
-                       from half its throughput down, until its reaction p99 is <= ${PACE.floorReactionP99LimitMs} ms)
+  --rate R             pods per second of the paced and warm-pool steps (default: found by paced runs of the floor,
+                       from half its throughput down by ${PACE.lowerBy}, until its reaction p99 is <= ${PACE.floorReactionP99LimitMs} ms)
   --paced-seconds S    how long the paced and warm-pool steps send pods (default 120)
 `;
 
@@ -100,14 +100,20 @@ function floorRunner(context: RunContext, deps: { kubeConfig: KubeConfig; config
   };
 }
 
-async function choosePace(options: BenchOptions, floorPodsPerSecond: number, runFloor: (run: string, arrivals: Arrivals) => Promise<RunResult>): Promise<Pace> {
-  if (options.rate !== undefined) return { ratePerSecond: options.rate, chosenBy: "flag", probes: [] };
+/** The paced rate and the floor's paced run at it: --rate's, or the search's accepted probe. */
+async function pacedFloor(options: BenchOptions, floorPodsPerSecond: number, runFloor: (run: string, arrivals: Arrivals) => Promise<RunResult>): Promise<{ pace: Pace; floor: RunResult }> {
+  if (options.rate !== undefined) {
+    log(`floor, paced: ${options.rate} pods/s for ${options.pacedSeconds} s`);
+    return { pace: { ratePerSecond: options.rate, chosenBy: "flag", probes: [] }, floor: await runFloor("floor-paced", paced(options.rate, options.pacedSeconds)) };
+  }
   let probe = 0;
-  return searchPace(floorPodsPerSecond, async (rate) => {
+  const search = await searchPace(floorPodsPerSecond, (rate) => {
     probe += 1;
-    log(`rate search: the floor at ${rate} pods/s for ${PACE.probeSeconds} s`);
-    return (await runFloor(`probe-${probe}`, paced(rate, PACE.probeSeconds))).phases.nodeReadyToUngated.p99;
-  });
+    log(`floor, paced (rate search, probe ${probe}): ${rate} pods/s for ${options.pacedSeconds} s`);
+    return runFloor(`floor-paced-${probe}`, paced(rate, options.pacedSeconds));
+  }, (run) => run.phases.nodeReadyToUngated.p99);
+  const { run, ...pace } = search;
+  return { pace, floor: run };
 }
 
 async function bench(options: BenchOptions): Promise<number> {
@@ -146,9 +152,7 @@ async function bench(options: BenchOptions): Promise<number> {
 
     log(`floor, throughput: ${options.pods} pods at once, no webhook, no controller`);
     const floorBurst = await runFloor("floor", burst);
-    const pace = await choosePace(options, floorBurst.podsPerSecond, runFloor);
-    log(`floor, paced: ${pace.ratePerSecond} pods/s for ${options.pacedSeconds} s`);
-    const floorPaced = await runFloor("floor-paced", paced(pace.ratePerSecond, options.pacedSeconds));
+    const { pace, floor: floorPaced } = await pacedFloor(options, floorBurst.podsPerSecond, runFloor);
 
     pipeline = await startPipeline(admin, controllerKubeconfigPath, dir, options.workers, namespaces[0] ?? "default");
     const running = pipeline;

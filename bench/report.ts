@@ -20,8 +20,8 @@ export interface BenchOptions {
 /** The paced steps' rate: the search's, or --rate's ("flag", no probes). */
 export interface Pace {
   readonly ratePerSecond: number;
-  readonly chosenBy: "flag" | PaceSearch["chosenBy"];
-  readonly probes: PaceSearch["probes"];
+  readonly chosenBy: "flag" | PaceSearch<unknown>["chosenBy"];
+  readonly probes: PaceSearch<unknown>["probes"];
 }
 
 export interface WarmPoolResult {
