@@ -15,10 +15,12 @@ export const PACE = {
   minimumRate: 0.2,
 } as const;
 
+/** How many pods a paced window sends: at least one, however short the window. */
+export const arrivalCount = (ratePerSecond: number, seconds: number): number => Math.max(1, Math.floor(ratePerSecond * seconds));
+
 /** Milliseconds after the start at which arrival i is sent: i / rate seconds, whatever became of the ones before. */
 export function arrivalOffsetsMs(ratePerSecond: number, seconds: number): number[] {
-  const count = Math.max(1, Math.floor(ratePerSecond * seconds));
-  return Array.from({ length: count }, (_, i) => (i * 1000) / ratePerSecond);
+  return Array.from({ length: arrivalCount(ratePerSecond, seconds) }, (_, i) => (i * 1000) / ratePerSecond);
 }
 
 /** Rates are kept to two decimals, so a results file names the one that was used. */
@@ -41,7 +43,7 @@ export function nextPace(rate: number, floorReactionP99Ms: number): PaceStep {
 }
 
 /** A warm pool that holds a VM for every arrival of the window: no claim waits on a refill. */
-export const poolSizeFor = (ratePerSecond: number, seconds: number): number => arrivalOffsetsMs(ratePerSecond, seconds).length;
+export const poolSizeFor = arrivalCount;
 
 export interface PaceSearch<Run> {
   readonly ratePerSecond: number;

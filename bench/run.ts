@@ -10,7 +10,7 @@ import { pollUntil } from "../src/util/poll.ts";
 import { apiServerRequests, apiServerWebhookBuckets } from "./api-server.ts";
 import type { FloorController } from "./floor.ts";
 import { forEachLimited } from "./limit.ts";
-import { arrivalOffsetsMs } from "./pace.ts";
+import { arrivalCount, arrivalOffsetsMs } from "./pace.ts";
 import { phaseSummaries, stepCounts, wallTimeMs, type PhaseName, type PodTimeline } from "./phases.ts";
 import { processUsage, resetPeakRss } from "./proc.ts";
 import { startTimelineRecorder } from "./recorder.ts";
@@ -101,7 +101,7 @@ async function sendArrivals(arrivals: Arrivals, send: (index: number) => Promise
   if (failed) throw failed.reason;
 }
 
-const podCount = (arrivals: Arrivals): number => (arrivals.kind === "burst" ? arrivals.pods : arrivalOffsetsMs(arrivals.ratePerSecond, arrivals.seconds).length);
+const podCount = (arrivals: Arrivals): number => (arrivals.kind === "burst" ? arrivals.pods : arrivalCount(arrivals.ratePerSecond, arrivals.seconds));
 
 /** Creates the run's pods as `arrivals` says, stamping each pod's steps, and resolves when every one is Running. */
 export async function measureRun(context: RunContext, options: RunOptions): Promise<{ result: RunResult; timelines: PodTimeline[] }> {
