@@ -71,7 +71,9 @@ export function tokenSecret(pod: PodIdentity, token: BootstrapToken, config: Con
       "token-secret": token.secret,
       expiration: new Date(now + config.bootstrapTokenTtlMs).toISOString().replace(/\.\d{3}Z$/, "Z"),
       "usage-bootstrap-authentication": "true",
-      "usage-bootstrap-signing": "true",
+      // Only kubeadm's discovery reads cluster-info's signature for the token; a k3s agent gets the CA from the
+      // supervisor. A signing token also makes the bootstrap signer rewrite cluster-info at its create and delete.
+      ...(config.joinMethod === "kubeadm" ? { "usage-bootstrap-signing": "true" } : {}),
       "auth-extra-groups": config.bootstrapTokenGroups.join(","),
       description: `MaroonedPods node join for pod ${pod.namespace}/${pod.name}`,
     },

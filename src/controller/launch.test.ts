@@ -87,11 +87,16 @@ describe("decideLaunch: first launch", () => {
         "token-secret": COUNTING_TOKEN.secret,
         expiration: "2025-06-01T12:30:00Z",
         "usage-bootstrap-authentication": "true",
-        "usage-bootstrap-signing": "true",
         "auth-extra-groups": KUBEADM_NODE_BOOTSTRAP_GROUP,
         description: `MaroonedPods node join for pod ${POD_NAMESPACE}/${POD_NAME}`,
       },
     });
+  });
+
+  it("lets the token sign cluster-info only for kubeadm, whose discovery checks that signature", () => {
+    const kubeadm = launch(makeObserved({ config: defaultConfig({ joinMethod: "kubeadm" }) }));
+    expect(actionsOf(kubeadm, "createSecret")[0]?.secret.stringData).toMatchObject({ "usage-bootstrap-signing": "true" });
+    expect(actionsOf(result, "createSecret")[0]?.secret.stringData).not.toHaveProperty("usage-bootstrap-signing");
   });
 
   it("renders user data in the VM namespace whose join info parses to the expected contract", () => {

@@ -133,7 +133,7 @@ describe("one reconcile, from the snapshot to the writes in order", () => {
       "registered and Ready: trusted, released in the same reconcile, then the token and the records",
       { pod: launchedAgo(1_000), ...running, tokens: [makeTokenSecret()], nodes: [makeNode()] },
       [`labelNode ${DEFAULT_VM_NAME}`, `releasePod ${POD}`, "deleteSecret kube-system/bootstrap-token-abc123", `patchConditions ${POD} NodeRegistered=True,NodeTrusted=True`],
-      ["Normal NodeTrusted", "Normal PodReleased"],
+      ["Normal PodReleased"],
     ],
     [
       "trusted and Ready, records written: released",

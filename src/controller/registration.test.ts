@@ -131,6 +131,8 @@ describe("decideRegistration: a verified node", () => {
     expect(actionsOf(decideRegistration(waiting({ node: makeNode() })), "releasePod")).toEqual([
       { kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME, report: { type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` } },
     ]);
+    // One Event for the two steps: PodReleased says the node was trusted too.
+    expect(reportsOf(decideRegistration(waiting({ node: makeNode() }))).map((r) => r.reason)).toEqual([REASONS.PodReleased]);
   });
 
   it("never released when it fails verification, even Ready", () => {

@@ -40,9 +40,12 @@ export function decideRegistration(o: Observed): PhaseResult {
   }
   // Trusted and verified, but not Ready yet (ungate skipped): the node's Ready event brings the pod back.
   if (isTrusted(o)) return act(trustedLeftovers(o));
+  const release = releaseWhenReady(o);
+  // One Event per step its owner waits on: a trust followed by the release in the same reconcile is PodReleased alone.
+  const trustReport = release.length > 0 ? undefined : { type: "Normal", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and trusted` } as const;
   return act([
-    { kind: "trustNode", name: o.vmName, podUid, report: { type: "Normal", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and trusted` } },
-    ...releaseWhenReady(o),
+    { kind: "trustNode", name: o.vmName, podUid, ...(trustReport ? { report: trustReport } : {}) },
+    ...release,
     ...deleteTokens(o),
     ...setRegistered(o),
     setTrusted(o),
