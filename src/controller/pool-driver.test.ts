@@ -6,7 +6,7 @@ import type { ClusterWriter } from "./cluster-writer.ts";
 import { podCensus } from "./census.ts";
 import { CA_CERT_HASH, countingBytes, defaultConfig, makeNode, NOW } from "./fixtures.test-support.ts";
 import { createControllerMetrics } from "./metrics.ts";
-import { createPoolReconciler, poolNodeChanged } from "./pool-driver.ts";
+import { createPoolReconciler, POOL_RECONCILE_MIN_INTERVAL_MS, poolNodeChanged, poolWakeDelayMs } from "./pool-driver.ts";
 import type { CacheReader } from "./reconciler.ts";
 
 const readerOf = <T>(items: T[]): CacheReader<T> => ({ get: () => undefined, list: () => items });
@@ -53,5 +53,17 @@ describe("poolNodeChanged", () => {
     ["a taint changed", makeNode({ taints: [] }), true],
   ])("%s: %s", (_, updated, changed) => {
     expect(poolNodeChanged(updated, node)).toBe(changed);
+  });
+});
+
+describe("poolWakeDelayMs", () => {
+  it.each([
+    ["never run: at once", undefined, 5_000, 0],
+    ["started long ago: at once", 1_000, 1_000 + POOL_RECONCILE_MIN_INTERVAL_MS + 1, 0],
+    ["exactly the interval ago: at once", 1_000, 1_000 + POOL_RECONCILE_MIN_INTERVAL_MS, 0],
+    ["started 300 ms ago: the rest of the interval", 1_000, 1_300, POOL_RECONCILE_MIN_INTERVAL_MS - 300],
+    ["started just now: the whole interval", 1_000, 1_000, POOL_RECONCILE_MIN_INTERVAL_MS],
+  ])("%s", (_, lastStartedAt, now, expected) => {
+    expect(poolWakeDelayMs(lastStartedAt, now)).toBe(expected);
   });
 });

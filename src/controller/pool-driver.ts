@@ -11,6 +11,16 @@ import type { ControllerCaches } from "./reconciler.ts";
 /** The pool's own work-queue key: pod keys are `namespace/name`, so no pod key is ever this. */
 export const POOL_QUEUE_KEY = "warm-pool";
 
+/**
+ * The pool's reconcile lists every pool VMI past the cache, and every claim wakes it several times over (the VMI,
+ * its node, its Secret): under a stream of claims it starts at most this often, so refilling stays off the claims' way.
+ */
+export const POOL_RECONCILE_MIN_INTERVAL_MS = 1_000;
+
+/** How long a wake-up of the pool waits, so that its reconciles start at least the interval apart. */
+export const poolWakeDelayMs = (lastStartedAt: number | undefined, now: number): number =>
+  lastStartedAt === undefined ? 0 : Math.max(0, lastStartedAt + POOL_RECONCILE_MIN_INTERVAL_MS - now);
+
 export interface PoolDriverDeps {
   readonly caches: Omit<ControllerCaches, "pods">;
   readonly writer: ClusterWriter;

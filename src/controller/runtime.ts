@@ -22,7 +22,7 @@ import { podCensus } from "./census.ts";
 import { createFailureReporter } from "./failure-reports.ts";
 import { createControllerMetrics } from "./metrics.ts";
 import { sweepOrphans } from "./orphans.ts";
-import { concernsPool, createPoolReconciler, POOL_QUEUE_KEY, poolNodeChanged } from "./pool-driver.ts";
+import { concernsPool, createPoolReconciler, POOL_QUEUE_KEY, poolNodeChanged, poolWakeDelayMs } from "./pool-driver.ts";
 import { preflightProblems } from "./preflight.ts";
 import { createReconciler } from "./reconciler.ts";
 import type { WebhookCertificateSettings } from "./webhook-certificate-sync.ts";
@@ -116,7 +116,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
   });
   const reconcilePool = createPoolReconciler({ caches, writer, config, caCertHash, clock: { now: () => Date.now() }, randomBytes: (n) => randomBytes(n), metrics, logger });
   // The pool has its own key in the same queue: pod keys are namespace/name.
-  const reconcile = (key: string) => (key === POOL_QUEUE_KEY ? reconcilePool() : reconcilePod(key));
+  let poolStartedAt: number | undefined;
+  const reconcile = (key: string) => {
+    if (key !== POOL_QUEUE_KEY) return reconcilePod(key);
+    poolStartedAt = performance.now();
+    return reconcilePool();
+  };
   const failures = createFailureReporter({ events, pod: (key) => caches.pods.get(...(key.split("/", 2) as [string, string])), now: () => Date.now() });
 
   const enqueuedAt = new Map<string, number>();
@@ -125,7 +130,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     queue.add(key, urgent);
   };
   const handlers = eventKeyHandlers({ add: enqueue });
-  const enqueuePool = () => { enqueue(POOL_QUEUE_KEY, false); };
+  const enqueuePool = () => {
+    const delayMs = poolWakeDelayMs(poolStartedAt, performance.now());
+    if (delayMs === 0) enqueue(POOL_QUEUE_KEY, false);
+    else queue.addAfter(POOL_QUEUE_KEY, delayMs);
+  };
   onConfigChange = enqueuePool;
   /** The pool's objects also wake the pool's reconcile: a claim, a failed or deleted pool VM, a pool node joining. */
   type Labeled = CachedObject & { metadata?: { labels?: Record<string, string> } };
