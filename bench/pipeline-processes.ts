@@ -27,7 +27,7 @@ export interface Pipeline {
 /** The webhook, registered with its policies, and the controller as its ServiceAccount, leading. */
 export async function startPipeline(admin: KubeConfig, controllerKubeconfigPath: string, dir: string, workers: number, probeNamespace: string): Promise<Pipeline> {
   // The program the image runs: its bundle, not the sources under type stripping (a third more memory).
-  const cli = await bundleInCluster(join(dir, "maroonedpods.js"));
+  const cli = await bundleInCluster(join(dir, "bundle"));
   const tls = await writeLoopbackServingCertificate(dir);
   const port = await freeLoopbackPort();
   const webhook = await startComponentProcess(cli, [

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,11 +25,15 @@ const ignored = readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n").fi
 const isIgnored = (path: string): boolean =>
   ignored.some((pattern) => (pattern.startsWith("**/*") ? path.endsWith(pattern.slice(4)) : path === pattern || path.startsWith(`${pattern}/`)));
 
-/** Copies `sources... destination` (relative to WORKDIR /app; a directory destination ends in "/") from one tree into another. */
+/**
+ * COPY `sources... destination` (relative to WORKDIR /app) from one tree into another, as a container engine does: a
+ * directory's contents go to the destination, a file into it when it ends in "/".
+ */
 function copyInto(from: string, to: string, parts: readonly string[], filter: (path: string) => boolean = () => true): void {
   const destination = parts.at(-1) ?? "";
   for (const source of parts.slice(0, -1)) {
-    cpSync(join(from, source), join(to, destination.endsWith("/") ? join(destination, basename(source)) : destination), { recursive: true, filter });
+    const intoDirectory = destination.endsWith("/") && !statSync(join(from, source)).isDirectory();
+    cpSync(join(from, source), join(to, intoDirectory ? join(destination, basename(source)) : destination), { recursive: true, filter });
   }
 }
 
@@ -72,8 +76,8 @@ describe("the controller image (images/controller/Containerfile)", () => {
     for (const parts of copies(buildStage, false)) for (const source of parts.slice(0, -1)) expect(existsSync(join(ROOT, source)), source).toBe(true);
     expect(existsSync(join(staged.build, "src/controller/runtime.ts"))).toBe(true);
     expect(existsSync(join(staged.build, "src/controller/launch.test.ts"))).toBe(false);
-    expect(readdirSync(app)).toEqual(["maroonedpods.js"]);
-    expect(runtimeStage.find((i) => i.getKeyword() === "ENTRYPOINT")?.getArgumentsContent()).toBe('["/nodejs/bin/node", "/app/maroonedpods.js"]');
+    expect(readdirSync(app).sort()).toEqual(["chunks", "maroonedpods.mjs"]);
+    expect(runtimeStage.find((i) => i.getKeyword() === "ENTRYPOINT")?.getArgumentsContent()).toBe('["/nodejs/bin/node", "/app/maroonedpods.mjs"]');
   });
 
   it("`make image` tags the image the deploy/ manifests run, at the package version", () => {
@@ -85,7 +89,7 @@ describe("the controller image (images/controller/Containerfile)", () => {
 
   it("the staged image serves the webhook", async () => {
     const tls = await writeLoopbackServingCertificate(app);
-    const webhook = await startComponent("webhook", [`--tls-cert-file=${tls.certFile}`, `--tls-key-file=${tls.keyFile}`, "--bind-address=127.0.0.1", "--port=0", "--ops-bind-address=127.0.0.1", "--ops-port=0"], { cli: join(app, "maroonedpods.js") });
+    const webhook = await startComponent("webhook", [`--tls-cert-file=${tls.certFile}`, `--tls-key-file=${tls.keyFile}`, "--bind-address=127.0.0.1", "--port=0", "--ops-bind-address=127.0.0.1", "--ops-port=0"], { cli: join(app, "maroonedpods.mjs") });
     expect(await webhook.stop()).toBe(0);
   });
 
@@ -93,7 +97,7 @@ describe("the controller image (images/controller/Containerfile)", () => {
     const closedPort = await freeLoopbackPort();
     const kubeconfig = join(app, "unreachable.kubeconfig");
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:${String(closedPort)}'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
-    const result = spawnSync(process.execPath, [join(app, "maroonedpods.js"), "controller", `--kubeconfig=${kubeconfig}`, "--ops-port=0"], { encoding: "utf8", timeout: 30_000 });
+    const result = spawnSync(process.execPath, [join(app, "maroonedpods.mjs"), "controller", `--kubeconfig=${kubeconfig}`, "--ops-port=0"], { encoding: "utf8", timeout: 30_000 });
     expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
     expect(result.stderr).toMatch(/ECONNREFUSED/);
     expect(result.status).toBe(1);
