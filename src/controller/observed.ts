@@ -61,6 +61,8 @@ export type Action =
   /** Conditions go out together in one status patch; their reports once it went through. */
   | { readonly kind: "setCondition"; readonly condition: DesiredCondition; readonly report?: Report }
   | { readonly kind: "annotatePod"; readonly annotations: Readonly<Record<string, string>> }
+  /** The join token, spent once its node is trusted: deleted beside the pod's records, never before the release. */
+  | { readonly kind: "revokeToken"; readonly name: string }
   | { readonly kind: "removeFinalizer"; readonly report?: Report };
 
 /**

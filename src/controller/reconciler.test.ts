@@ -130,9 +130,9 @@ describe("one reconcile, from the snapshot to the writes in order", () => {
     ],
     ["launched, no node yet, already said so: nothing", { pod: launchedAgo(1_000, { conditions: [podCondition(POD_CONDITIONS.NodeRegistered, "False", REASONS.WaitingForNode, { message: `waiting for node ${DEFAULT_VM_NAME} to register` })] }), ...running, tokens: [makeTokenSecret()] }, [], []],
     [
-      "registered and Ready: trusted, released in the same reconcile, then the token and the records",
+      "registered and Ready: trusted, released in the same reconcile, then the records and the spent token together",
       { pod: launchedAgo(1_000), ...running, tokens: [makeTokenSecret()], nodes: [makeNode()] },
-      [`labelNode ${DEFAULT_VM_NAME}`, `releasePod ${POD}`, "deleteSecret kube-system/bootstrap-token-abc123", `patchConditions ${POD} NodeRegistered=True,NodeTrusted=True`],
+      [`labelNode ${DEFAULT_VM_NAME}`, `releasePod ${POD}`, `patchConditions ${POD} NodeRegistered=True,NodeTrusted=True`, "deleteSecret kube-system/bootstrap-token-abc123"],
       ["Normal PodReleased"],
     ],
     [

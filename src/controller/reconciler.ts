@@ -2,7 +2,7 @@ import type { V1Node, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import type { Logger } from "pino";
 import { OWNED_LABELS, POD_CONDITIONS } from "../api/conditions.ts";
-import { POOL_LABEL, POOL_LABEL_VALUE, trustedNodeLabels } from "../api/names.ts";
+import { KUBE_SYSTEM_NAMESPACE, POOL_LABEL, POOL_LABEL_VALUE, trustedNodeLabels } from "../api/names.ts";
 import { apiMessageOf } from "../kube/errors.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { ListWatchCache } from "../kube/list-watch-cache.ts";
@@ -42,8 +42,11 @@ type ConditionAction = Extract<Action, { kind: "setCondition" }>;
 /** Every action but conditions, which a reconcile writes together in one status patch. */
 type WriteAction = Exclude<Action, ConditionAction>;
 const isCondition = (action: Action): action is ConditionAction => action.kind === "setCondition";
-/** Writes to the pod itself, which go out together after the others: they touch different fields. */
-const isPodRecord = (action: WriteAction): boolean => action.kind === "annotatePod";
+/**
+ * Writes that nothing after them waits for, which go out together after the others: the pod's records (they touch
+ * different fields) and the spent token. A release never waits behind them, nor a Ready node's next reconcile long.
+ */
+const goesWithRecords = (action: WriteAction): boolean => action.kind === "annotatePod" || action.kind === "revokeToken";
 
 /** A write that failed, naming the action and the object it was for. */
 export class WriteFailedError extends Error {
@@ -68,6 +71,8 @@ function targetOf(action: WriteAction, o: Observed): string {
       return `vmi ${action.namespace}/${action.name}`;
     case "deleteSecret":
       return `secret ${action.namespace}/${action.name}`;
+    case "revokeToken":
+      return `secret ${KUBE_SYSTEM_NAMESPACE}/${action.name}`;
     case "claimVmi":
       return `vmi ${o.config.vmNamespace}/${action.name}`;
     case "deleteNode":
@@ -162,6 +167,8 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
       }
       case "deleteSecret":
         return writer.deleteSecret(action.namespace, action.name);
+      case "revokeToken":
+        return writer.deleteSecret(KUBE_SYSTEM_NAMESPACE, action.name);
       case "deleteNode": {
         const deleted = await writer.deleteNode(action.name);
         if (deleted) log.info({ node: action.name }, "node deleted");
@@ -250,16 +257,16 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
     if (result.kind === "skip") return {};
     if (result.kind === "act") {
       const log = deps.logger.child({ pod: key, vm: o.vmName });
-      // The writes in order, then the pod's own records together: each round trip saved shortens the way to a release.
+      // The writes in order, then the records together: each round trip saved shortens the way to a release.
       const writes = result.actions.filter((a): a is WriteAction => !isCondition(a));
-      for (const action of writes.filter((a) => !isPodRecord(a))) {
+      for (const action of writes.filter((a) => !goesWithRecords(a))) {
         // Someone else's claim went first: nothing after it is this pod's to write.
         if (!(await perform(action, o, log)) && action.kind === "claimVmi") return { requeueAfterMs: LOST_CLAIM_RETRY_MS };
       }
       const conditions = result.actions.filter(isCondition);
       await Promise.all([
         ...(conditions.length > 0 ? [patchConditions(o, conditions)] : []),
-        ...writes.filter(isPodRecord).map((action) => perform(action, o, log)),
+        ...writes.filter(goesWithRecords).map((action) => perform(action, o, log)),
       ]);
     }
     return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };

@@ -117,7 +117,7 @@ describe("decideRegistration: a verified node", () => {
       kind: "act",
       actions: [
         { kind: "trustNode", name: DEFAULT_VM_NAME, podUid: POD_UID, report: { type: "Normal", reason: REASONS.NodeTrusted, message: `node ${DEFAULT_VM_NAME} verified and trusted` } },
-        { kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-abc123" },
+        { kind: "revokeToken", name: "bootstrap-token-abc123" },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: REGISTERED_MESSAGE } },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: TRUSTED_MESSAGE } },
       ],
@@ -126,7 +126,7 @@ describe("decideRegistration: a verified node", () => {
 
   it("already Ready: released right after it is trusted, before the token and the records", () => {
     expect(kindsOf(decideRegistration(waiting({ node: makeNode() })))).toEqual([
-      "trustNode", "releasePod", "deleteSecret", "setCondition", "setCondition",
+      "trustNode", "releasePod", "revokeToken", "setCondition", "setCondition",
     ]);
     expect(actionsOf(decideRegistration(waiting({ node: makeNode() })), "releasePod")).toEqual([
       { kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME, report: { type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` } },
@@ -141,9 +141,9 @@ describe("decideRegistration: a verified node", () => {
 
   it("deletes every token labeled for the pod", () => {
     const tokens = [TOKEN, makeTokenSecret({ id: "def456" })];
-    expect(actionsOf(decideRegistration(waiting({ node: makeNode(), tokens })), "deleteSecret")).toEqual([
-      { kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-abc123" },
-      { kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-def456" },
+    expect(actionsOf(decideRegistration(waiting({ node: makeNode(), tokens })), "revokeToken")).toEqual([
+      { kind: "revokeToken", name: "bootstrap-token-abc123" },
+      { kind: "revokeToken", name: "bootstrap-token-def456" },
     ]);
   });
 
@@ -174,7 +174,7 @@ describe("decideRegistration: an already trusted node", () => {
   it("with a leftover token: only deletes the token", () => {
     expect(decideRegistration(waiting({ pod: recorded, node: trustedNode }))).toEqual({
       kind: "act",
-      actions: [{ kind: "deleteSecret", namespace: "kube-system", name: "bootstrap-token-abc123" }],
+      actions: [{ kind: "revokeToken", name: "bootstrap-token-abc123" }],
     });
   });
 
@@ -195,7 +195,7 @@ describe("decideRegistration: an already trusted node", () => {
   it("after the release: deletes a leftover token and records what the pod lacks, without verifying again", () => {
     const released = makePod({ gated: false, attempts: 1 });
     const result = decideRegistration(waiting({ pod: released, node: makeNode({ trustedFor: POD_UID, internalIps: ["10.9.9.9"] }) }));
-    expect(kindsOf(result)).toEqual(["deleteSecret", "setCondition", "setCondition", "annotatePod"]);
+    expect(kindsOf(result)).toEqual(["revokeToken", "setCondition", "setCondition", "annotatePod"]);
   });
 
   it("is re-verified: a trusted node that now fails keeps its pod's condition honest", () => {

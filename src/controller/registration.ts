@@ -1,5 +1,5 @@
 import { POD_ANNOTATIONS, POD_CONDITIONS, REASONS } from "../api/conditions.ts";
-import { KUBE_SYSTEM_NAMESPACE, TRUSTED_NODE_LABEL } from "../api/names.ts";
+import { TRUSTED_NODE_LABEL } from "../api/names.ts";
 import { act, conditionOf, conditionSince, isGated, setConditionIfChanged, SKIP, warning, type Action, type DesiredCondition, type Observed, type PhaseResult } from "./observed.ts";
 import { releaseWhenReady } from "./ungate.ts";
 import { isTrusted, verifyNode } from "./verification.ts";
@@ -52,7 +52,7 @@ export function decideRegistration(o: Observed): PhaseResult {
   ]);
 }
 
-const deleteTokens = (o: Observed): Action[] => o.tokens.map((t) => ({ kind: "deleteSecret", namespace: KUBE_SYSTEM_NAMESPACE, name: t.metadata?.name ?? "" }));
+const deleteTokens = (o: Observed): Action[] => o.tokens.map((t) => ({ kind: "revokeToken", name: t.metadata?.name ?? "" }));
 const setRegistered = (o: Observed): Action[] =>
   conditionOf(o.pod, POD_CONDITIONS.NodeRegistered)?.status === "True"
     ? []
