@@ -1,4 +1,4 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -41,7 +41,10 @@ afterAll(async () => {
 describe("the controller, end to end with the webhook, the real scheduler and the KubeVirt simulator", () => {
   it("runs a labeled pod on its own verified VM node and deletes the bootstrap token", async () => {
     const namespace = await namespaceWithServiceAccount(admin, "e2e");
+    const seen: V1Pod[] = [];
+    const watching = await new Watch(admin).watch(`/api/v1/namespaces/${namespace}/pods`, {}, (_type: string, pod: V1Pod) => { seen.push(pod); }, () => undefined);
     const created = await core.createNamespacedPod({ namespace, body: maroonedPod("app") });
+    expect(created.metadata?.annotations).toBeUndefined();
     const uid = created.metadata?.uid ?? "";
     const pod = await runningPod(admin, namespace, "app");
 
@@ -49,8 +52,11 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     expect(pod.spec?.schedulingGates ?? []).toEqual([]);
     expect(pod.spec?.nodeSelector).toEqual({ [MAROONED_NODE_LABEL]: "true", [TRUSTED_NODE_LABEL]: uid });
     expect(pod.spec?.runtimeClassName).toBe("marooned");
-    // A report for people: the release carries it when the pod has annotations, a later write when it has none.
-    await pollUntil("the node annotation", async () => ((await core.readNamespacedPod({ namespace, name: "app" })).metadata?.annotations?.[POD_ANNOTATIONS.node] === vmName(uid) ? true : undefined), { timeoutMs: 30_000 });
+    // A report for people, carried by the release itself even to a pod with no annotations: the first version of the
+    // pod without the gate has it.
+    const released = seen.find((p) => p.metadata?.uid === uid && !(p.spec?.schedulingGates ?? []).some((g) => g.name === SCHEDULING_GATE));
+    expect(released?.metadata?.annotations).toEqual({ [POD_ANNOTATIONS.node]: vmName(uid) });
+    watching.abort();
     expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.VMAttempts)?.message).toBe("attempt 1 of 3");
     for (const type of [POD_CONDITIONS.VMLaunched, POD_CONDITIONS.VMAttempts, POD_CONDITIONS.NodeRegistered, POD_CONDITIONS.NodeTrusted]) {
       expect(pod.status?.conditions?.find((c) => c.type === type)?.status, type).toBe("True");

@@ -65,8 +65,8 @@ const annotateNode = (o: Observed): Action => ({ kind: "annotatePod", annotation
 
 /**
  * trustNode went through but a later write may not have: the token to delete and whatever the pod does not record
- * yet. The node annotation comes with the release; a released pod without it (a pod with no annotations at all, whose
- * release could not carry it) gets it here.
+ * yet. The node annotation comes with the release; a released pod without it (released by a controller before the
+ * release carried it to a pod with no annotations) gets it here.
  */
 function trustedLeftovers(o: Observed): Action[] {
   const trustedRecorded = conditionOf(o.pod, POD_CONDITIONS.NodeTrusted)?.status === "True";
