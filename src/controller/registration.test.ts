@@ -116,7 +116,7 @@ describe("decideRegistration: a verified node", () => {
     expect(decideRegistration(waiting({ node: makeNode({ ready: "False" }) }))).toEqual({
       kind: "act",
       actions: [
-        { kind: "trustNode", name: DEFAULT_VM_NAME, podUid: POD_UID, report: { type: "Normal", reason: REASONS.NodeTrusted, message: `node ${DEFAULT_VM_NAME} verified and trusted` } },
+        { kind: "trustNode", name: DEFAULT_VM_NAME, podUid: POD_UID },
         { kind: "revokeToken", name: "bootstrap-token-abc123" },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeRegistered, status: "True", reason: REASONS.NodeRegistered, message: REGISTERED_MESSAGE } },
         { kind: "setCondition", condition: { type: POD_CONDITIONS.NodeTrusted, status: "True", reason: REASONS.NodeTrusted, message: TRUSTED_MESSAGE } },
@@ -131,8 +131,9 @@ describe("decideRegistration: a verified node", () => {
     expect(actionsOf(decideRegistration(waiting({ node: makeNode() })), "releasePod")).toEqual([
       { kind: "releasePod", podUid: POD_UID, node: DEFAULT_VM_NAME, report: { type: "Normal", reason: REASONS.PodReleased, message: `released onto node ${DEFAULT_VM_NAME}` } },
     ]);
-    // One Event for the two steps: PodReleased says the node was trusted too.
+    // One Event: the trust is recorded by its condition, and reported by the release it allows.
     expect(reportsOf(decideRegistration(waiting({ node: makeNode() }))).map((r) => r.reason)).toEqual([REASONS.PodReleased]);
+    expect(reportsOf(decideRegistration(waiting({ node: makeNode({ ready: "False" }) })))).toEqual([]);
   });
 
   it("never released when it fails verification, even Ready", () => {

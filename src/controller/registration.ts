@@ -40,12 +40,10 @@ export function decideRegistration(o: Observed): PhaseResult {
   }
   // Trusted and verified, but not Ready yet (ungate skipped): the node's Ready event brings the pod back.
   if (isTrusted(o)) return act(trustedLeftovers(o));
-  const release = releaseWhenReady(o);
-  // One Event per step its owner waits on: a trust followed by the release in the same reconcile is PodReleased alone.
-  const trustReport = release.length > 0 ? undefined : { type: "Normal", reason: REASONS.NodeTrusted, message: `node ${o.vmName} verified and trusted` } as const;
+  // No Event of its own: the NodeTrusted condition records the trust, and PodReleased, its only consequence, follows.
   return act([
-    { kind: "trustNode", name: o.vmName, podUid, ...(trustReport ? { report: trustReport } : {}) },
-    ...release,
+    { kind: "trustNode", name: o.vmName, podUid },
+    ...releaseWhenReady(o),
     ...deleteTokens(o),
     ...setRegistered(o),
     setTrusted(o),
