@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod, type V1PodCondition, type V1Secret } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1PodCondition, type V1Secret } from "@kubernetes/client-node";
 import type { V1VirtualMachineInstance } from "@kubevirt-ui-ext/kubevirt-api/kubevirt";
 import fastJsonPatch from "fast-json-patch";
 import { OWNED_LABELS, POD_NAME_ANNOTATION } from "../api/conditions.ts";
@@ -33,7 +33,8 @@ export interface ClusterWriter {
    */
   claimVmi(namespace: string, name: string, pod: { readonly uid: string; readonly namespace: string; readonly name: string }): Promise<boolean>;
   /** A claimed pool node made the pod's: its UID label, its dedicated taint for the pool taint (tested, retried from a fresh copy). */
-  claimNode(name: string, podUid: string, taintKeyPrefix: string): Promise<boolean>;
+  /** From the cached node when given (a read saved); a failed test reads it afresh. */
+  claimNode(name: string, podUid: string, taintKeyPrefix: string, cached?: V1Node): Promise<boolean>;
   /**
    * An unclaimed pool VMI retired (a JSON patch whose `test` pins it `unclaimed`, so it never races a claim) and then
    * deleted; false when it was claimed or gone meanwhile. One already retired is just deleted.
@@ -116,9 +117,9 @@ export function createApiWriter(kubeConfig: KubeConfig): ClusterWriter {
       ];
       return unlessStatus([404, 409, 422], () => customObjects.patchNamespacedCustomObject({ ...vmiRef, namespace, name, body }, jsonPatch));
     },
-    async claimNode(name, podUid, taintKeyPrefix) {
+    async claimNode(name, podUid, taintKeyPrefix, cached) {
       for (let attempt = 1; ; attempt++) {
-        const node = (await core.listNode({ fieldSelector: `metadata.name=${name}` })).items[0];
+        const node = attempt === 1 && cached ? cached : (await core.listNode({ fieldSelector: `metadata.name=${name}` })).items[0];
         if (!node) return false;
         const current = node.spec?.taints;
         const taints = [

@@ -71,7 +71,7 @@ function recordingWriter(effect: (call: string) => boolean = () => true): Cluste
     removeFinalizer: (pod) => record(`removeFinalizer ${podName(pod)}`),
     patchConditions: (pod, conditions) => record(`patchConditions ${podName(pod)} ${conditions.map((c) => `${c.type.replace("maroonedpods.io/", "")}=${c.status}`).join(",")}`),
     claimVmi: (namespace, name, pod) => record(`claimVmi ${namespace}/${name} ${pod.uid}`),
-    claimNode: (name, podUid) => record(`claimNode ${name} ${podUid}`),
+    claimNode: (name, podUid, _prefix, cached) => record(`claimNode ${name} ${podUid}${cached ? " (cached)" : ""}`),
     deletePoolVmi: (namespace, name) => record(`deletePoolVmi ${namespace}/${name}`),
     listPoolVmis: () => Promise.resolve([]),
     reportWarmPool: () => record("reportWarmPool"),
@@ -216,9 +216,9 @@ describe("a reconcile with the warm pool on", () => {
     return { ...node, metadata: { ...node.metadata, labels: { ...node.metadata?.labels, [POOL_LABEL]: "true" } } };
   };
 
-  it("claims an available pool VM: the VMI, the node, then the records in one status patch", async () => {
+  it("claims an available pool VM: the VMI, then the records in one status patch beside the node's retaint, from the cached node", async () => {
     const { writes, events } = await reconcileOnce({ pod: makePod(), vmis: [poolVmi()], nodes: [poolNode()], config });
-    expect(writes).toEqual([`claimVmi ${VMS}/${POOL_VM} ${POD_UID}`, `claimNode ${POOL_VM} ${POD_UID}`, `patchConditions ${POD} WarmPool=True,VMLaunched=True,VMAttempts=True`]);
+    expect(writes).toEqual([`claimVmi ${VMS}/${POOL_VM} ${POD_UID}`, `patchConditions ${POD} WarmPool=True,VMLaunched=True,VMAttempts=True`, `claimNode ${POOL_VM} ${POD_UID} (cached)`]);
     expect(events).toEqual(["Normal WarmVMClaimed"]);
   });
 

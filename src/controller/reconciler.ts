@@ -43,10 +43,11 @@ type ConditionAction = Extract<Action, { kind: "setCondition" }>;
 type WriteAction = Exclude<Action, ConditionAction>;
 const isCondition = (action: Action): action is ConditionAction => action.kind === "setCondition";
 /**
- * Writes that nothing after them waits for, which go out together after the others: the pod's records (they touch
- * different fields) and the spent token. A release never waits behind them, nor a Ready node's next reconcile long.
+ * Writes that nothing after them in the reconcile waits for, which go out together after the others: the pod's
+ * records (they touch different fields), the spent token, and a claimed node's retaint (registration, a later
+ * reconcile, verifies it). A release never waits behind them, nor a Ready node's next reconcile long.
  */
-const goesWithRecords = (action: WriteAction): boolean => action.kind === "annotatePod" || action.kind === "revokeToken";
+const goesWithRecords = (action: WriteAction): boolean => action.kind === "annotatePod" || action.kind === "revokeToken" || action.kind === "claimNode";
 
 /** A write that failed, naming the action and the object it was for. */
 export class WriteFailedError extends Error {
@@ -184,7 +185,7 @@ export function createReconciler(deps: ReconcilerDeps): (key: string) => Promise
         return claimed;
       }
       case "claimNode":
-        return writer.claimNode(action.name, action.podUid, o.config.taintKeyPrefix);
+        return writer.claimNode(action.name, action.podUid, o.config.taintKeyPrefix, deps.caches.nodes.get(undefined, action.name));
       case "trustNode":
         await writer.labelNode(action.name, trustedNodeLabels(action.podUid));
         metrics.observeSince("vmCreatedToNodeTrusted", conditionSince(pod, POD_CONDITIONS.VMLaunched), o.now);
