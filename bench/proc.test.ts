@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
-import { cpuSecondsFromStat, peakRssMiBFromStatus, resetPeakRss, residentMiB, rssMiBFromStatus } from "./proc.ts";
+import { cpuSecondsFromStat, machineStealSeconds, peakRssMiBFromStatus, resetPeakRss, residentMiB, rssMiBFromStatus, stealSecondsFromProcStat } from "./proc.ts";
 
 describe("cpuSecondsFromStat", () => {
   it("adds utime and stime, even when the command name has spaces and parentheses", () => {
@@ -44,5 +44,18 @@ describe("resetPeakRss", () => {
     } finally {
       child.kill();
     }
+  });
+});
+
+describe("stealSecondsFromProcStat", () => {
+  it("reads the aggregate line's eighth field, in USER_HZ ticks", () => {
+    const stat = "cpu  3479556 0 664370 2970009 128689 0 52103 122463 0 0\ncpu0 1 2 3 4 5 6 7 99 0 0\nintr 1 2\n";
+    expect(stealSecondsFromProcStat(stat)).toBe(1224.63);
+  });
+
+  it("reads this machine's, which only grows", async () => {
+    const first = await machineStealSeconds();
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(await machineStealSeconds()).toBeGreaterThanOrEqual(first);
   });
 });

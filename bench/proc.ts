@@ -11,6 +11,21 @@ export function cpuSecondsFromStat(stat: string): number {
   return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
 }
 
+/**
+ * CPU seconds the hypervisor took from this machine's cores (steal, summed over them) from the text of /proc/stat:
+ * time the benchmark's processes waited for CPU that no process here used.
+ */
+export function stealSecondsFromProcStat(stat: string): number {
+  // The aggregate line: user nice system idle iowait irq softirq steal guest guest_nice.
+  const fields = /^cpu\s+(.*)$/m.exec(stat)?.[1]?.trim().split(/\s+/) ?? [];
+  return Number(fields[7] ?? 0) / USER_HZ;
+}
+
+/** Steal seconds so far on this machine (Linux only). */
+export async function machineStealSeconds(): Promise<number> {
+  return stealSecondsFromProcStat(await readFile("/proc/stat", "utf8"));
+}
+
 /** A `kB` field of /proc/<pid>/status (VmHWM, VmRSS, ...) in MiB. */
 function statusMiB(status: string, field: string): number | undefined {
   const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(status);

@@ -12,7 +12,7 @@ import type { FloorController } from "./floor.ts";
 import { forEachLimited } from "./limit.ts";
 import { arrivalCount, arrivalOffsetsMs } from "./pace.ts";
 import { phaseSummaries, stepCounts, wallTimeMs, type PhaseName, type PodTimeline } from "./phases.ts";
-import { processUsage, resetPeakRss } from "./proc.ts";
+import { machineStealSeconds, processUsage, resetPeakRss } from "./proc.ts";
 import { startTimelineRecorder } from "./recorder.ts";
 import { bucketsSince, topIncreases, webhookLatency, type Summary, type WebhookLatency } from "./stats.ts";
 import { benchPod, benchPodPlacement, RUN_LABEL } from "./workload.ts";
@@ -48,6 +48,8 @@ export interface RunResult {
   readonly phases: Record<PhaseName, Summary>;
   /** CPU seconds each process spent during the run: where the two cores went. */
   readonly cpuSeconds: Record<string, number>;
+  /** CPU seconds the hypervisor took from the machine during the run: a noisy run shows here. */
+  readonly stealSeconds: number;
   /** The API server's busiest request kinds during the run (`VERB resource[/subresource]`: count). */
   readonly apiServerRequests: Record<string, number>;
   /** Our webhook as the API server timed it from the first create sent to the last answered; absent without it. */
@@ -118,6 +120,7 @@ export async function measureRun(context: RunContext, options: RunOptions): Prom
     if (pipeline) await resetPeakRss(pipeline.controllerPid);
     const controllerBefore = pipeline ? await processUsage(pipeline.controllerPid) : undefined;
     const cpuBefore = await cpuSecondsOf(context.processes);
+    const stealBefore = await machineStealSeconds();
     const requestsBefore = await apiServerRequests(admin);
     const webhookBefore = pipeline ? await apiServerWebhookBuckets(admin) : undefined;
     await sendArrivals(arrivals, async (i) => {
@@ -146,6 +149,7 @@ export async function measureRun(context: RunContext, options: RunOptions): Prom
       throw new Error(`${error instanceof Error ? error.message : String(error)}; pods per step: ${stepCounts(timelines)}`);
     });
     const cpuAfter = await cpuSecondsOf(context.processes);
+    const stealSeconds = round((await machineStealSeconds()) - stealBefore);
     const cpuSeconds = Object.fromEntries([...cpuAfter].map(([name, seconds]) => [name, round(seconds - (cpuBefore.get(name) ?? 0))]));
     const requests = Object.fromEntries(topIncreases(requestsBefore, await apiServerRequests(admin), TOP_REQUEST_KINDS));
     let controller: ControllerUsage | undefined;
@@ -155,7 +159,7 @@ export async function measureRun(context: RunContext, options: RunOptions): Prom
       controller = { cpuSeconds: round(cpu), cpuSecondsPer1000Pods: round((cpu / pods) * 1000), peakRssMiB: after.peakRssMiB === undefined ? null : round(after.peakRssMiB, 1) };
     }
     const result: RunResult = {
-      arrivals, pods, wallTimeMs: wall, podsPerSecond: pods / (wall / 1000), phases: phaseSummaries(timelines), cpuSeconds, apiServerRequests: requests,
+      arrivals, pods, wallTimeMs: wall, podsPerSecond: pods / (wall / 1000), phases: phaseSummaries(timelines), cpuSeconds, stealSeconds, apiServerRequests: requests,
       ...(webhook ? { webhook } : {}), ...(controller ? { controller } : {}),
     };
     return { result, timelines };
