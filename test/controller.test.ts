@@ -43,10 +43,16 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     const namespace = await namespaceWithServiceAccount(admin, "e2e");
     const seen: V1Pod[] = [];
     const watching = await new Watch(admin).watch(`/api/v1/namespaces/${namespace}/pods`, {}, (_type: string, pod: V1Pod) => { seen.push(pod); }, () => undefined);
-    const created = await core.createNamespacedPod({ namespace, body: maroonedPod("app") });
+    const { created, pod } = await (async () => {
+      try {
+        const created = await core.createNamespacedPod({ namespace, body: maroonedPod("app") });
+        return { created, pod: await runningPod(admin, namespace, "app") };
+      } finally {
+        watching.abort();
+      }
+    })();
     expect(created.metadata?.annotations).toBeUndefined();
     const uid = created.metadata?.uid ?? "";
-    const pod = await runningPod(admin, namespace, "app");
 
     expect(pod.spec?.nodeName).toBe(vmName(uid));
     expect(pod.spec?.schedulingGates ?? []).toEqual([]);
@@ -56,7 +62,6 @@ describe("the controller, end to end with the webhook, the real scheduler and th
     // pod without the gate has it.
     const released = seen.find((p) => p.metadata?.uid === uid && !(p.spec?.schedulingGates ?? []).some((g) => g.name === SCHEDULING_GATE));
     expect(released?.metadata?.annotations).toEqual({ [POD_ANNOTATIONS.node]: vmName(uid) });
-    watching.abort();
     expect(pod.status?.conditions?.find((c) => c.type === POD_CONDITIONS.VMAttempts)?.message).toBe("attempt 1 of 3");
     for (const type of [POD_CONDITIONS.VMLaunched, POD_CONDITIONS.VMAttempts, POD_CONDITIONS.NodeRegistered, POD_CONDITIONS.NodeTrusted]) {
       expect(pod.status?.conditions?.find((c) => c.type === type)?.status, type).toBe("True");

@@ -76,10 +76,12 @@ const poolVmis = async (): Promise<V1VirtualMachineInstance[]> =>
   (await vmiClient(admin).list(DEFAULT_VM_NAMESPACE)).filter((v) => v.metadata?.labels?.[POOL_LABEL] === "true" && v.metadata.deletionTimestamp === undefined);
 const unclaimed = async () => (await poolVmis()).filter((v) => v.metadata?.labels?.[POOL_STATE_LABEL] === "unclaimed");
 
-async function poolAvailable(count: number, timeoutMs = 60_000): Promise<PoolStatus> {
-  return pollUntil(`warm pool with ${count} available`, async () => {
+/** Until the pool's status reports `count` available (and, when given, `claimed` claimed) and that many are unclaimed. */
+async function poolAvailable(count: number, timeoutMs = 60_000, claimed?: number): Promise<PoolStatus> {
+  return pollUntil(`warm pool with ${count} available${claimed === undefined ? "" : `, ${claimed} claimed`}`, async () => {
     const status = await poolStatus();
-    return status.available === count && status.booting === 0 && (await unclaimed()).length === count ? status : undefined;
+    const reported = status.available === count && status.booting === 0 && (claimed === undefined || status.claimed === claimed);
+    return reported && (await unclaimed()).length === count ? status : undefined;
   }, { timeoutMs, intervalMs: 300 });
 }
 
@@ -143,11 +145,7 @@ describe("the warm pool", () => {
     const events = (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` })).items.map((e) => e.reason);
     expect(events).toContain(REASONS.WarmVMClaimed);
     // The claim is a slot gone: the pool boots a replacement (its status, written at most once a second, says so).
-    const refilled = await pollUntil("the pool refilled after the claim", async () => {
-      const status = await poolAvailable(2);
-      return status.claimed === 1 ? status : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 300 });
-    expect(refilled).toMatchObject({ desired: 2, available: 2, claimed: 1 });
+    expect(await poolAvailable(2, 60_000, 1)).toMatchObject({ desired: 2, available: 2, claimed: 1 });
     const status = execFileSync(process.execPath, [CLI, "status", `--kubeconfig=${inject("kubeconfigPath")}`, `${namespace}/warm`], { encoding: "utf8" });
     expect(status).toContain(`${nodeName} (warm pool)`);
     // doctor exits non-zero here (no KubeVirt CR in the simulator): its report is on stdout either way.
