@@ -34,7 +34,7 @@ import { PACE, searchPace } from "./pace.ts";
 import { measureAdmissionAtRest, startPipeline, type Pipeline } from "./pipeline-processes.ts";
 import { processName, processUsage } from "./proc.ts";
 import { printReport, type BenchOptions, type BenchResult, type Pace } from "./report.ts";
-import { cleanUp, measureRun, type Arrivals, type NamedProcess, type RunContext, type RunResult } from "./run.ts";
+import { cleanUp, measureRun, type Arrivals, type NamedProcess, type PipelineProbes, type RunContext, type RunResult } from "./run.ts";
 import { bucketBound, bucketsSince, histogramBuckets } from "./stats.ts";
 import { checkTargets } from "./targets.ts";
 import { benchPoolVm, measureWarmPool } from "./warm.ts";
@@ -157,12 +157,13 @@ async function bench(options: BenchOptions): Promise<number> {
     pipeline = await startPipeline(admin, controllerKubeconfigPath, dir, options.workers, namespaces[0] ?? "default");
     const running = pipeline;
     const context: RunContext = { ...floorContext, processes: [...environment, { name: "webhook", pid: running.webhook.pid }, { name: "controller", pid: running.controller.pid }] };
+    const webhookOwn = async () => histogramBuckets(await getText(`http://127.0.0.1:${running.webhookOpsPort}/metrics`, HTTP_TIMEOUT_MS), METRIC_NAMES.webhookDuration);
+    const probes: PipelineProbes = { controllerPid: running.controller.pid, webhookOwnBuckets: webhookOwn };
     const runPipeline = async (run: string, arrivals: Arrivals): Promise<RunResult> => {
-      const { result } = await measureRun(context, { run, arrivals, toCreate: (pod) => pod, pipeline: { controllerPid: running.controller.pid } });
+      const { result } = await measureRun(context, { run, arrivals, toCreate: (pod) => pod, pipeline: probes });
       await cleanUp(context, run);
       return result;
     };
-    const webhookOwn = async () => histogramBuckets(await getText(`http://127.0.0.1:${running.webhookOpsPort}/metrics`, HTTP_TIMEOUT_MS), METRIC_NAMES.webhookDuration);
     const atRest = await measureAdmissionAtRest(admin, namespaces[0] ?? "default");
     const ownBefore = await webhookOwn();
     log(`pipeline, throughput: ${options.pods} pods at once through the webhook and the controller`);
@@ -171,7 +172,7 @@ async function bench(options: BenchOptions): Promise<number> {
     const pipelinePaced = await runPipeline("paced", paced(pace.ratePerSecond, options.pacedSeconds));
     log(`warm pool: ${pace.ratePerSecond} pods/s for ${options.pacedSeconds} s, each claiming a pool VM`);
     const warm = await measureWarmPool(context, admin.makeApiClient(CustomObjectsApi), {
-      ratePerSecond: pace.ratePerSecond, seconds: options.pacedSeconds, controllerPid: running.controller.pid, poolVm: benchPoolVm(config.sizing),
+      ratePerSecond: pace.ratePerSecond, seconds: options.pacedSeconds, pipeline: probes, poolVm: benchPoolVm(config.sizing),
     });
     const ownBound = bucketBound(bucketsSince(ownBefore, await webhookOwn()), 0.99);
     const webhookUsage = await processUsage(running.webhook.pid);

@@ -23,11 +23,11 @@ export interface PoolWait {
 export interface PoolVmResources { readonly cpu: string; readonly memory: string }
 
 /**
- * spec.warmPool.size (and vmResources, when given) of the `default` config (created if absent); a merge patch,
- * retried on a 409 from racing the controller's writes.
+ * spec.warmPool.size (and vmResources and maxBooting, when given) of the `default` config (created if absent); a
+ * merge patch, retried on a 409 from racing the controller's writes.
  */
-export async function setPoolSize(custom: CustomObjectsApi, size: number, vmResources?: PoolVmResources): Promise<void> {
-  const warmPool = { size, ...(vmResources ? { vmResources } : {}) };
+export async function setPoolSize(custom: CustomObjectsApi, size: number, options: { vmResources?: PoolVmResources; maxBooting?: number } = {}): Promise<void> {
+  const warmPool = { size, ...options };
   await pollUntil(`warmPool.size ${size} to be set`, async () => {
     try {
       await custom.patchClusterCustomObject({ ...configRef, name: CONFIG_NAME, body: { spec: { warmPool } } }, mergePatch);

@@ -88,12 +88,12 @@ export function printReport(result: BenchResult, out: (line?: string) => void, p
   // Both cores are busy throughout: the wall-time ratio follows the CPU every process spent per pod.
   const perPod = (run: RunResult) => (Object.values(run.cpuSeconds).reduce((a, b) => a + b, 0) / run.pods) * 1000;
   out(`  CPU per pod, every process: pipeline ${round(perPod(throughput.pipeline))} ms, floor ${round(perPod(throughput.floor))} ms; pipeline / floor ${round(perPod(throughput.pipeline) / perPod(throughput.floor), 3)}`);
-  out(`  webhook, API server's view: ${webhookLine(throughput.pipeline.webhook)}`);
+  out(`  webhook, API server's view: ${webhookLine(throughput.pipeline.webhook)}; its own histogram: ${webhookLine(throughput.pipeline.webhookOwn)}`);
   out();
   const probes = paced.pace.probes.map((p) => `${p.ratePerSecond}/s → floor reaction p99 ${round(p.floorReactionP99Ms)} ms`).join("; ");
   out(`2. paced: ${paced.pace.ratePerSecond} pods/s for ${options.pacedSeconds} s (${paced.pipeline.pods} pods), rate by ${paced.pace.chosenBy}${probes ? ` (probes: ${probes})` : ""}`);
   for (const line of phaseTable("paced", paced.pipeline, paced.floor)) out(line);
-  out(`  webhook, API server's view over the arrivals: ${webhookLine(paced.pipeline.webhook)}`);
+  out(`  webhook, API server's view over the arrivals: ${webhookLine(paced.pipeline.webhook)}; its own histogram: ${webhookLine(paced.pipeline.webhookOwn)}`);
   out(`  webhook, at rest: ${webhookLine(result.webhook.atRest)}; its own histogram over every step: p99 <= ${withUnit(result.webhook.ownP99AtMostMs, " ms")}; peak RSS ${withUnit(result.webhook.peakRssMiB, " MiB")}`);
   out();
   out(`3. warm pool of ${warm.poolSize} at ${paced.pace.ratePerSecond} pods/s: filled in ${withUnit(warm.fillMs / 1000, " s")}, ${warm.claims} claims, ${warm.misses} misses, refilled ${withUnit(warm.refillMs / 1000, " s")} after the last claim`);

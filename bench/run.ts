@@ -14,7 +14,7 @@ import { arrivalCount, arrivalOffsetsMs } from "./pace.ts";
 import { phaseSummaries, stepCounts, wallTimeMs, type PhaseName, type PodTimeline } from "./phases.ts";
 import { machineStealSeconds, processUsage, resetPeakRss } from "./proc.ts";
 import { startTimelineRecorder } from "./recorder.ts";
-import { bucketsSince, topIncreases, webhookLatency, type Summary, type WebhookLatency } from "./stats.ts";
+import { bucketsSince, topIncreases, webhookLatency, type Buckets, type Summary, type WebhookLatency } from "./stats.ts";
 import { benchPod, benchPodPlacement, RUN_LABEL } from "./workload.ts";
 
 const RUN_TIMEOUT_BASE_MS = 120_000;
@@ -54,7 +54,16 @@ export interface RunResult {
   readonly apiServerRequests: Record<string, number>;
   /** Our webhook as the API server timed it from the first create sent to the last answered; absent without it. */
   readonly webhook?: WebhookLatency;
+  /** The same window by the webhook's own histogram (body read to answer): what of the API server's view is the handler. */
+  readonly webhookOwn?: WebhookLatency;
   readonly controller?: ControllerUsage;
+}
+
+/** Where a pipeline run reads its components' cost. */
+export interface PipelineProbes {
+  readonly controllerPid: number;
+  /** The webhook's own duration histogram, from its metrics endpoint. */
+  readonly webhookOwnBuckets: () => Promise<Buckets>;
 }
 
 /** What every run shares: the cluster, and the processes whose CPU it reports. */
@@ -77,7 +86,7 @@ export interface RunOptions {
   /** The floor's writes, told of each created pod and of its node; absent for the pipeline. */
   readonly floor?: FloorController;
   /** The pipeline's: its webhook's latency and its controller's usage are read. */
-  readonly pipeline?: { readonly controllerPid: number };
+  readonly pipeline?: PipelineProbes;
 }
 
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
@@ -123,6 +132,7 @@ export async function measureRun(context: RunContext, options: RunOptions): Prom
     const stealBefore = await machineStealSeconds();
     const requestsBefore = await apiServerRequests(admin);
     const webhookBefore = pipeline ? await apiServerWebhookBuckets(admin) : undefined;
+    const webhookOwnBefore = pipeline ? await pipeline.webhookOwnBuckets() : undefined;
     await sendArrivals(arrivals, async (i) => {
       const placement = benchPodPlacement(run, i, context.namespaces);
       const body = options.toCreate(benchPod(run, placement));
@@ -138,6 +148,7 @@ export async function measureRun(context: RunContext, options: RunOptions): Prom
     }, clock);
     // The run's creates are the only pod creates in the window: the difference is the webhook's calls for them.
     const webhook = webhookBefore ? webhookLatency(bucketsSince(webhookBefore, await apiServerWebhookBuckets(admin))) : undefined;
+    const webhookOwn = pipeline && webhookOwnBefore ? webhookLatency(bucketsSince(webhookOwnBefore, await pipeline.webhookOwnBuckets())) : undefined;
     const pacedMs = arrivals.kind === "paced" ? arrivals.seconds * 1000 : 0;
     const wall = await pollUntil(`${pods} ${run} pods to run`, () => Promise.resolve(wallTimeMs(timelines)), {
       timeoutMs: pacedMs + RUN_TIMEOUT_BASE_MS + RUN_TIMEOUT_PER_POD_MS * pods,
@@ -160,7 +171,7 @@ export async function measureRun(context: RunContext, options: RunOptions): Prom
     }
     const result: RunResult = {
       arrivals, pods, wallTimeMs: wall, podsPerSecond: pods / (wall / 1000), phases: phaseSummaries(timelines), cpuSeconds, stealSeconds, apiServerRequests: requests,
-      ...(webhook ? { webhook } : {}), ...(controller ? { controller } : {}),
+      ...(webhook ? { webhook } : {}), ...(webhookOwn ? { webhookOwn } : {}), ...(controller ? { controller } : {}),
     };
     return { result, timelines };
   } finally {

@@ -16,7 +16,7 @@ describe("benchPoolVm", () => {
 
   it("is a VM the benchmark's pod, as admitted, claims", () => {
     const vm = benchPoolVm(config.sizing);
-    const pool = { ...config, warmPool: { size: 1, vmResources: { cpuMillis: parseCpuMillis(vm.cpu), memoryBytes: parseMemoryBytes(vm.memory) } } };
+    const pool = { ...config, warmPool: { ...config.warmPool, size: 1, vmResources: { cpuMillis: parseCpuMillis(vm.cpu), memoryBytes: parseMemoryBytes(vm.memory) } } };
     const pod = benchPod("warm", { namespace: "bench-1", name: "warm-0" });
     const admitted = { ...pod, spec: { containers: [], ...pod.spec, runtimeClassName: "marooned", overhead: { cpu: "1", memory: "1Gi" } } };
     expect(poolMissFor(admitted, pool)).toBeUndefined();

@@ -2,6 +2,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
+import { WARM_POOL_DEFAULTS } from "../src/controller/config.ts";
 import { sizeVm, type VmSizingConfig } from "../src/controller/sizing.ts";
 import { formatCpuMillis, formatMemoryBytes } from "../src/kube/quantity.ts";
 import { pollUntil } from "../src/util/poll.ts";
@@ -9,12 +10,17 @@ import { poolSizeFor } from "./pace.ts";
 import { CLAIM_PHASES, phaseSummaries } from "./phases.ts";
 import { drainPool, poolStatus, setPoolSize, waitForPoolAvailable, type PoolVmResources } from "./pool.ts";
 import type { WarmPoolResult } from "./report.ts";
-import { cleanUp, measureRun, type RunContext } from "./run.ts";
+import { cleanUp, measureRun, type PipelineProbes, type RunContext } from "./run.ts";
 import { benchPod } from "./workload.ts";
 
 const RUN = "warm";
 const FILL_TIMEOUT_MS = 15 * 60_000;
 const POLL_MS = 250;
+/**
+ * The pool holds every arrival of the window, so no claim waits on its refill: during the run it refills this many at
+ * a time (`warmPool.maxBooting`), behind the claims, as a pool sized for a burst would be set. It fills at the default.
+ */
+const REFILL_MAX_BOOTING = 2;
 
 /** Polls the pool's status until stopped, keeping each time it said `size` VMs were available. */
 function watchPoolFull(custom: CustomObjectsApi, size: number, clock: () => number): { readonly fullAt: readonly number[]; stop(): Promise<void> } {
@@ -41,20 +47,21 @@ export function benchPoolVm(sizing: VmSizingConfig): PoolVmResources {
   return { cpu: formatCpuMillis(size.cpuMillis), memory: formatMemoryBytes(size.memoryBytes) };
 }
 
-export async function measureWarmPool(context: RunContext, custom: CustomObjectsApi, options: { ratePerSecond: number; seconds: number; controllerPid: number; poolVm: PoolVmResources }): Promise<WarmPoolResult> {
+export async function measureWarmPool(context: RunContext, custom: CustomObjectsApi, options: { ratePerSecond: number; seconds: number; pipeline: PipelineProbes; poolVm: PoolVmResources }): Promise<WarmPoolResult> {
   const clock = () => performance.now();
   const poolSize = poolSizeFor(options.ratePerSecond, options.seconds);
   const wait = { timeoutMs: FILL_TIMEOUT_MS, intervalMs: POLL_MS };
   const fillStart = clock();
-  await setPoolSize(custom, poolSize, options.poolVm);
+  await setPoolSize(custom, poolSize, { vmResources: options.poolVm, maxBooting: WARM_POOL_DEFAULTS.maxBooting });
   await waitForPoolAvailable(custom, poolSize, wait);
   const fillMs = clock() - fillStart;
+  await setPoolSize(custom, poolSize, { maxBooting: REFILL_MAX_BOOTING });
 
   const watcher = watchPoolFull(custom, poolSize, clock);
   let result: WarmPoolResult;
   try {
     const { result: run, timelines } = await measureRun(context, {
-      run: RUN, arrivals: { kind: "paced", ratePerSecond: options.ratePerSecond, seconds: options.seconds }, toCreate: (pod) => pod, pipeline: { controllerPid: options.controllerPid },
+      run: RUN, arrivals: { kind: "paced", ratePerSecond: options.ratePerSecond, seconds: options.seconds }, toCreate: (pod) => pod, pipeline: options.pipeline,
     });
     const claimed = timelines.filter((t) => t.claimed !== undefined);
     let refillMs = Number.NaN;
@@ -68,7 +75,7 @@ export async function measureWarmPool(context: RunContext, custom: CustomObjects
     await watcher.stop();
   }
   // Shrink first, so the pool does not refill what the clean-up deletes.
-  await setPoolSize(custom, 0);
+  await setPoolSize(custom, 0, { maxBooting: WARM_POOL_DEFAULTS.maxBooting });
   await cleanUp(context, RUN);
   await drainPool(custom, context.vmNamespace, wait);
   return result;

@@ -13,7 +13,7 @@ const Mi = 1024 * 1024;
 const POOL = "marooned-pool-aaaaaaaaaa";
 /** The fixture pod (500m, 512Mi, the default overhead) needs exactly a 1500m / 1536Mi VM and is charged that. */
 const FITTING = { cpuMillis: 1_500, memoryBytes: 1_536 * Mi };
-const poolConfig = (size = 2, vmResources = FITTING) => defaultConfig({ warmPool: { size, vmResources } });
+const poolConfig = (size = 2, vmResources = FITTING) => defaultConfig({ warmPool: { ...defaultConfig().warmPool, size, vmResources } });
 const poolTaint = { key: "maroonedpods.io/pool", value: "unclaimed", effect: "NoSchedule" };
 
 function poolVmi(name = POOL, claimedBy?: string): V1VirtualMachineInstance {

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { KUBEADM_NODE_BOOTSTRAP_GROUP } from "../api/names.ts";
 import { joinInfoFor, renderCloudConfig } from "./artifacts.ts";
 import { parseDuration, resolveConfig, type ControllerConfig, type MaroonedPodsConfigSpec } from "./config.ts";
@@ -22,7 +24,7 @@ function errorsOf(spec: MaroonedPodsConfigSpec, endpoint = API_SERVER): string[]
 describe("resolveConfig: defaults", () => {
   const expected: ControllerConfig = {
     nodeImage: "quay.io/maroonedpods/node:k3s-v1.35.4",
-    warmPool: { size: 0, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } },
+    warmPool: { size: 0, maxBooting: 10, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } },
     sizing: {
       base: { cpuMillis: 1_000, memoryBytes: 1024 * Mi },
       overhead: { cpuMillis: 1_000, memoryBytes: 1024 * Mi },
@@ -64,14 +66,24 @@ describe("resolveConfig: the VM namespace", () => {
   });
 });
 
+describe("resolveConfig: the documented example", () => {
+  it("is a config the controller accepts, not only one the CRD's schema does", () => {
+    const example = parse(readFileSync(new URL("../../examples/maroonedpodsconfig.yaml", import.meta.url), "utf8")) as { spec: MaroonedPodsConfigSpec };
+    const result = resolveConfig(example.spec, defaults);
+    expect(result.ok ? [] : result.errors).toEqual([]);
+    expect(result.ok && result.config.warmPool).toEqual({ size: 2, maxBooting: 10, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } });
+  });
+});
+
 describe("resolveConfig: overrides", () => {
   it.each<[string, MaroonedPodsConfigSpec, Partial<ControllerConfig>]>([
     ["nodeImage", { nodeImage: "registry.example/node:kubeadm-1.33" }, { nodeImage: "registry.example/node:kubeadm-1.33" }],
-    ["warmPoolSize (the short form)", { warmPoolSize: 2 }, { warmPool: { size: 2, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
-    ["warmPool", { warmPool: { size: 3, vmResources: { cpu: "2", memory: "2Gi" } } }, { warmPool: { size: 3, vmResources: { cpuMillis: 2_000, memoryBytes: 2 * Gi } } }],
-    ["warmPool.size over a stored warmPoolSize 0 (the old CRD default)", { warmPoolSize: 0, warmPool: { size: 2 } }, { warmPool: { size: 2, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
-    ["warmPool.size and warmPoolSize agreeing", { warmPoolSize: 1, warmPool: { size: 1 } }, { warmPool: { size: 1, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
-    ["warmPool.vmResources defaults to baseVMResources", { warmPool: { size: 1 }, baseVMResources: { memoryMi: 2048 }, resourceOverhead: { memory: "2Gi" } }, { warmPool: { size: 1, vmResources: { cpuMillis: 1_000, memoryBytes: 2 * Gi } } }],
+    ["warmPoolSize (the short form)", { warmPoolSize: 2 }, { warmPool: { size: 2, maxBooting: 10, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
+    ["warmPool", { warmPool: { size: 3, maxBooting: 10, vmResources: { cpu: "2", memory: "2Gi" } } }, { warmPool: { size: 3, maxBooting: 10, vmResources: { cpuMillis: 2_000, memoryBytes: 2 * Gi } } }],
+    ["warmPool.size over a stored warmPoolSize 0 (the old CRD default)", { warmPoolSize: 0, warmPool: { size: 2 } }, { warmPool: { size: 2, maxBooting: 10, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
+    ["warmPool.size and warmPoolSize agreeing", { warmPoolSize: 1, warmPool: { size: 1 } }, { warmPool: { size: 1, maxBooting: 10, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
+    ["warmPool.maxBooting", { warmPool: { size: 5, maxBooting: 2 } }, { warmPool: { size: 5, maxBooting: 2, vmResources: { cpuMillis: 1_000, memoryBytes: 1024 * Mi } } }],
+    ["warmPool.vmResources defaults to baseVMResources", { warmPool: { size: 1 }, baseVMResources: { memoryMi: 2048 }, resourceOverhead: { memory: "2Gi" } }, { warmPool: { size: 1, maxBooting: 10, vmResources: { cpuMillis: 1_000, memoryBytes: 2 * Gi } } }],
     [
       "baseVMResources (memoryMi only; cpu keeps its default)",
       { baseVMResources: { memoryMi: 2048 }, resourceOverhead: { memory: "2Gi" } },
@@ -123,6 +135,8 @@ describe("resolveConfig: invalid fields are reported by name", () => {
     [{ maxAttempts: 1.5 }, "maxAttempts: "],
     [{ warmPoolSize: -1 }, "warmPoolSize: must be an integer >= 0"],
     [{ warmPool: { size: -1 } }, "warmPool.size: must be an integer >= 0"],
+    [{ warmPool: { maxBooting: 0 } }, "warmPool.maxBooting: must be an integer >= 1"],
+    [{ warmPool: { maxBooting: 1.5 } }, "warmPool.maxBooting: must be an integer >= 1"],
     [{ warmPool: { size: 2 }, warmPoolSize: 3 }, "warmPool.size: warmPoolSize is its short form; set one of them, or both to the same value"],
     [{ warmPool: { vmResources: { cpu: "500m" } } }, "warmPool.vmResources: must be at least baseVMResources"],
     [{ warmPool: { vmResources: { memory: "128Gi" } } }, "warmPool.vmResources: must not exceed maxVMResources"],

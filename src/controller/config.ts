@@ -39,6 +39,8 @@ export interface ControllerConfig {
 
 export interface WarmPoolConfig {
   readonly size: number;
+  /** Pool VMs booting at once, at most: a refill (or a fill from empty) yields to the pods' own launches and claims. */
+  readonly maxBooting: number;
   /** Every pool VM's size; a pod claims one only if its own VM would be no bigger and the pod is charged no less. */
   readonly vmResources: Resources;
 }
@@ -48,7 +50,7 @@ export interface MaroonedPodsConfigSpec {
   nodeImage?: string;
   /** The short form of warmPool.size. */
   warmPoolSize?: number;
-  warmPool?: { size?: number; vmResources?: { cpu?: string; memory?: string } };
+  warmPool?: { size?: number; maxBooting?: number; vmResources?: { cpu?: string; memory?: string } };
   baseVMResources?: { cpu?: string; memoryMi?: number };
   resourceOverhead?: { cpu?: string; memory?: string };
   maxVMResources?: { cpu?: string; memory?: string };
@@ -89,6 +91,9 @@ export const SPEC_DEFAULTS = {
   bootstrapTokenTTL: "30m",
   bootstrapTokenGroups: [KUBEADM_NODE_BOOTSTRAP_GROUP],
 } as const;
+
+/** Defaults inside `warmPool`, which itself has none (unset, the pool is off). */
+export const WARM_POOL_DEFAULTS = { maxBooting: 10 } as const;
 
 /** A pod UID is 36 characters; the node name must stay a 63-character DNS label. */
 const MAX_NODE_NAME_PREFIX = 63 - 36;
@@ -139,6 +144,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   const bootstrapTokenTtlMs = parseDuration(s.bootstrapTokenTTL ?? SPEC_DEFAULTS.bootstrapTokenTTL);
   const maxAttempts = s.maxAttempts ?? SPEC_DEFAULTS.maxAttempts;
   const warmPoolSize = s.warmPool?.size ?? s.warmPoolSize ?? 0;
+  const poolMaxBooting = s.warmPool?.maxBooting ?? WARM_POOL_DEFAULTS.maxBooting;
   const apiServerEndpoint = s.apiServerEndpoint ?? defaults.apiServerEndpoint;
   const taintKeyPrefix = s.nodeTaintKey ?? SPEC_DEFAULTS.nodeTaintKey;
 
@@ -153,6 +159,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
   if (bootstrapTokenTtlMs === undefined || bootstrapTokenTtlMs <= 0 || bootstrapTokenTtlMs > MAX_DURATION_MS) errors.push("bootstrapTokenTTL: must be a positive duration up to 24h, like 30m");
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) errors.push("maxAttempts: must be an integer >= 1");
   if (!Number.isInteger(warmPoolSize) || warmPoolSize < 0) errors.push(`${s.warmPool?.size === undefined ? "warmPoolSize" : "warmPool.size"}: must be an integer >= 0`);
+  if (!Number.isInteger(poolMaxBooting) || poolMaxBooting < 1) errors.push("warmPool.maxBooting: must be an integer >= 1");
   // warmPoolSize 0 is what the CRD used to default (stored objects still carry it): it never conflicts.
   if (s.warmPool?.size !== undefined && s.warmPoolSize !== undefined && s.warmPoolSize !== 0 && s.warmPool.size !== s.warmPoolSize) {
     errors.push("warmPool.size: warmPoolSize is its short form; set one of them, or both to the same value");
@@ -195,7 +202,7 @@ export function resolveConfig(spec: MaroonedPodsConfigSpec | undefined, defaults
     ok: true,
     config: {
       nodeImage: s.nodeImage ?? SPEC_DEFAULTS.nodeImage,
-      warmPool: { size: warmPoolSize, vmResources: poolResources },
+      warmPool: { size: warmPoolSize, maxBooting: poolMaxBooting, vmResources: poolResources },
       sizing,
       guestReservedMemoryBytes,
       kernelBoot: enableKernelBoot ? kernel : undefined,

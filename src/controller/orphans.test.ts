@@ -31,7 +31,7 @@ describe("orphanCandidates", () => {
   });
 
   it("leaves an unclaimed pool VM, its Secrets and node alone (the pool's reconcile owns them); a claimed one whose pod is gone is an orphan", () => {
-    const config = defaultConfig({ warmPool: { size: 1, vmResources: defaultConfig().sizing.base } });
+    const config = defaultConfig({ warmPool: { ...defaultConfig().warmPool, size: 1, vmResources: defaultConfig().sizing.base } });
     const unclaimed = poolVirtualMachineInstance("marooned-pool-aaaaaaaaaa", config);
     const claimed = poolVirtualMachineInstance("marooned-pool-bbbbbbbbbb", config);
     const claimedLabels = { ...claimed.metadata?.labels, [POOL_STATE_LABEL]: "claimed", [OWNED_LABELS.podUid]: GONE };

@@ -22,7 +22,7 @@ function driver(size: number, calls: string[]) {
   return createPoolReconciler({
     caches: { vmis: readerOf([]), userDataSecrets: readerOf([]), tokens: readerOf([]), nodes: readerOf([]) },
     writer,
-    config: () => defaultConfig({ warmPool: { size, vmResources: defaultConfig().sizing.base } }),
+    config: () => defaultConfig({ warmPool: { ...defaultConfig().warmPool, size, vmResources: defaultConfig().sizing.base } }),
     caCertHash: () => Promise.resolve(CA_CERT_HASH),
     clock: { now: () => NOW },
     randomBytes: countingBytes(),

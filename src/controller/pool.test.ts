@@ -10,7 +10,7 @@ import { decidePool, poolBackoffMs, poolVmState, verifyPoolNode, type PoolSnapsh
 import { stringify } from "yaml";
 
 const POOL = "marooned-pool-aaaaaaaaaa";
-const config = (size: number) => defaultConfig({ warmPool: { size, vmResources: defaultConfig().sizing.base } });
+const config = (size: number) => defaultConfig({ warmPool: { ...defaultConfig().warmPool, size, vmResources: defaultConfig().sizing.base } });
 const poolTaint = { key: "maroonedpods.io/pool", value: "unclaimed", effect: "NoSchedule" };
 
 function poolVmi(name = POOL, options: { state?: "unclaimed" | "claimed"; phase?: string; createdMsAgo?: number; deleting?: boolean } = {}): V1VirtualMachineInstance {
@@ -94,6 +94,16 @@ describe("decidePool", () => {
     const decision = decidePool(snapshot({ size: 3, vmis: [poolVmi()], nodes: [poolNode()] }), countingBytes());
     expect(decision.actions.map((a) => a.kind)).toEqual(["createSecret", "createSecret", "createVmi", "createSecret", "createSecret", "createVmi"]);
     expect(decision.counts).toEqual({ desired: 3, booting: 0, available: 1, claimed: 0 });
+  });
+
+  it("boots at most maxBooting at once, booting ones counted; the rest wait for those to become available", () => {
+    const capped = (vmis: V1VirtualMachineInstance[]) =>
+      decidePool({ ...snapshot({ size: 5, vmis }), config: { ...config(5), warmPool: { ...config(5).warmPool, maxBooting: 2 } } }, countingBytes()).actions.filter((a) => a.kind === "createVmi").length;
+    expect(capped([])).toBe(2);
+    expect(capped([poolVmi("marooned-pool-bbbbbbbbbb", { createdMsAgo: 1_000 })])).toBe(1);
+    expect(capped([poolVmi("marooned-pool-bbbbbbbbbb", { createdMsAgo: 1_000 }), poolVmi("marooned-pool-cccccccccc", { createdMsAgo: 1_000 })])).toBe(0);
+    // Claimed ones do not boot: a claim's refill starts at once.
+    expect(capped([poolVmi("marooned-pool-bbbbbbbbbb", { state: "claimed" })])).toBe(2);
   });
 
   it("counts a claimed VM as no slot: a claim is refilled", () => {

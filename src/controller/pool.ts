@@ -139,8 +139,10 @@ export function decidePool(s: PoolSnapshot, randomBytes: (n: number) => Uint8Arr
     const readyAt = newFailures > 0 ? now + poolBackoffMs(failures) : s.failures.lastAt + poolBackoffMs(failures);
     if (failures > 0 && now < readyAt) requeueAt(readyAt);
     else {
-      // Never more than `size` booting: unclaimed (booting included) plus these stays at `size`.
-      for (let i = 0; i < size - unclaimed; i++) {
+      // Unclaimed (booting included) plus these stays at `size`, and booting plus these at `maxBooting`: the rest
+      // follow as these become available (their events wake the pool), so a refill never crowds the pods' own work.
+      const toCreate = Math.min(size - unclaimed, Math.max(0, config.warmPool.maxBooting - booting.length));
+      for (let i = 0; i < toCreate; i++) {
         const name = poolVmName(config, randomBytes);
         const token = mintToken(randomBytes);
         actions.push(

@@ -205,7 +205,7 @@ describe("records only after their write", () => {
 describe("a reconcile with the warm pool on", () => {
   const POOL_VM = "marooned-pool-aaaaaaaaaa";
   // The fixture pod's own VM is 1500m / 1536Mi, and it is charged that: a pool of exactly that size serves it.
-  const config = defaultConfig({ warmPool: { size: 1, vmResources: { cpuMillis: 1_500, memoryBytes: 1_536 * 1024 * 1024 } } });
+  const config = defaultConfig({ warmPool: { ...defaultConfig().warmPool, size: 1, vmResources: { cpuMillis: 1_500, memoryBytes: 1_536 * 1024 * 1024 } } });
   const poolVmi = (claimedBy?: string): V1VirtualMachineInstance => {
     const vmi = poolVirtualMachineInstance(POOL_VM, config);
     const labels = { ...vmi.metadata?.labels, ...(claimedBy ? { [POOL_STATE_LABEL]: "claimed", [OWNED_LABELS.podUid]: claimedBy } : {}) };
