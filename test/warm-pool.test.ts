@@ -22,7 +22,7 @@ import {
   TRUSTED_NODE_LABEL,
 } from "../src/api/names.ts";
 import { mintToken, tokenSecret, tokenString } from "../src/controller/artifacts.ts";
-import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION } from "../src/controller/config.ts";
+import { CONFIG_GROUP, CONFIG_NAME, CONFIG_PLURAL, CONFIG_VERSION, WARM_POOL_DEFAULTS } from "../src/controller/config.ts";
 import { LEFTOVER_GRACE_MS } from "../src/controller/pool.ts";
 import { isNotFound, statusCodeOf } from "../src/kube/errors.ts";
 import { kubeletKubeConfig, obtainKubeletCredentials } from "../src/simulator/guest.ts";
@@ -312,6 +312,16 @@ describe("the warm pool", () => {
     expect(String((refused as { body?: unknown }).body)).toMatch(/short form of warmPool.size/);
     await configs.patchClusterCustomObject({ ...configRef, name: CONFIG_NAME, body: { spec: { warmPoolSize: null, warmPool: { size: 3 } } } }, mergePatch);
     await poolAvailable(3);
+  });
+
+  it("defaults warmPool.maxBooting in the CRD as the controller does, and refuses a cap of 0", async () => {
+    const stored = (await configs.getClusterCustomObject({ ...configRef, name: CONFIG_NAME })) as { spec?: { warmPool?: { maxBooting?: number } } };
+    expect(stored.spec?.warmPool?.maxBooting).toBe(WARM_POOL_DEFAULTS.maxBooting);
+    const refused: unknown = await configs
+      .patchClusterCustomObject({ ...configRef, name: CONFIG_NAME, body: { spec: { warmPool: { maxBooting: 0 } } } }, mergePatch)
+      .catch((error: unknown) => error);
+    expect(statusCodeOf(refused)).toBe(422);
+    expect(String((refused as { body?: unknown }).body)).toMatch(/maxBooting/);
   });
 
   it("denies a tenant pod that tolerates the pool taint", async () => {
